@@ -1,0 +1,117 @@
+"""One validated configuration for data, model and training, saved as JSON next to the models."""
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+
+
+def _check(condition, message):
+    if not condition:
+        raise ValueError(message)
+
+
+@dataclass
+class Representation:
+    """How MIDI becomes arrays; a cache or a model made with other values cannot be reused."""
+    phrase_bars: int = 4          # bars per training phrase (16 steps a bar)
+    hop_bars: int = 2             # bars between the starts of consecutive phrases of a song
+    chord_source: str = "accompaniment"   # chords from the other tracks, or "all" tracks
+    transpose: bool = True        # augment into every key where the melody stays in range
+
+    def __post_init__(self):
+        _check(1 <= self.phrase_bars <= 16, f"phrase_bars must be 1-16, got {self.phrase_bars}")
+        _check(1 <= self.hop_bars <= self.phrase_bars,
+               f"hop_bars must be 1..phrase_bars ({self.phrase_bars}), got {self.hop_bars}")
+        _check(self.chord_source in ("accompaniment", "all"),
+               f"chord_source must be 'accompaniment' or 'all', got {self.chord_source!r}")
+
+
+@dataclass
+class ModelConfig:
+    """Network sizes."""
+    latent: int = 64              # noise dimensions
+    width: int = 128              # channels of the convolution blocks
+    embed: int = 16               # embedding size of a previous-bar token
+
+    def __post_init__(self):
+        for name in ("latent", "width", "embed"):
+            _check(1 <= getattr(self, name) <= 4096, f"{name} must be 1-4096, got {getattr(self, name)}")
+
+
+LOSSES = ("nonsaturating", "wgan-gp")
+LR_SCALINGS = ("none", "linear", "sqrt")
+
+
+@dataclass
+class TrainConfig:
+    """How training runs. Learning rates are for `reference_batch`; see `effective_lr`."""
+    epochs: int = 40
+    batch_size: int = 64
+    loss: str = "nonsaturating"   # or "wgan-gp"
+    d_steps: int = 1              # discriminator updates per generator update
+    g_lr: float = 2e-4
+    d_lr: float = 2e-4
+    beta1: float = 0.5
+    beta2: float = 0.9
+    label_smoothing: float = 0.9  # target for real logits (one-sided; non-saturating loss only)
+    feature_matching: float = 1.0 # weight of the feature-matching term in the generator loss
+    gp_weight: float = 10.0       # gradient-penalty weight (wgan-gp only)
+    gumbel_temperature: float = 1.0
+    lr_scaling: str = "none"      # none | linear | sqrt, by batch_size / reference_batch
+    reference_batch: int = 64
+    warmup_epochs: float = 1.0    # learning-rate warmup when scaled
+    drop_remainder: bool = False
+    save_every: int = 5           # epochs between .h5 exports (and at the end)
+    sample_every: int = 5         # epochs between sample MIDI files
+    max_loss: float = 1e4         # a loss above this (or NaN) stops the run
+    seed: int = 0
+
+    def __post_init__(self):
+        _check(self.epochs >= 1, f"epochs must be at least 1, got {self.epochs}")
+        _check(self.batch_size >= 1, f"batch size must be at least 1, got {self.batch_size}")
+        _check(self.loss in LOSSES, f"loss must be one of {', '.join(LOSSES)}, got {self.loss!r}")
+        _check(self.lr_scaling in LR_SCALINGS,
+               f"lr_scaling must be one of {', '.join(LR_SCALINGS)}, got {self.lr_scaling!r}")
+        _check(self.d_steps >= 1, f"d_steps must be at least 1, got {self.d_steps}")
+        _check(self.g_lr > 0 and self.d_lr > 0, "learning rates must be positive")
+        _check(0 <= self.beta1 < 1 and 0 <= self.beta2 < 1, "Adam betas must be in [0, 1)")
+        _check(0 < self.label_smoothing <= 1, f"label_smoothing must be in (0, 1], got {self.label_smoothing}")
+        _check(self.gumbel_temperature > 0, "gumbel_temperature must be positive")
+        _check(self.reference_batch >= 1 and self.warmup_epochs >= 0, "reference_batch >= 1, warmup_epochs >= 0")
+        _check(self.save_every >= 1 and self.sample_every >= 1, "save_every and sample_every must be >= 1")
+
+    def lr_factor(self):
+        """Multiplier of the base learning rates for this batch size (large batches need larger steps)."""
+        ratio = self.batch_size / self.reference_batch
+        return {"none": 1.0, "linear": ratio, "sqrt": ratio ** 0.5}[self.lr_scaling]
+
+
+@dataclass
+class Config:
+    representation: Representation = field(default_factory=Representation)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
+
+    def to_json(self):
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+
+def from_dict(cls, data):
+    """Build dataclass `cls` from a (possibly nested) dict, naming any unknown key."""
+    names = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - set(names))
+    if unknown:
+        raise ValueError(f"unknown {cls.__name__} setting(s): {', '.join(unknown)}; "
+                         f"known: {', '.join(sorted(names))}")
+    kwargs = {}
+    for key, value in data.items():
+        sub = names[key].default_factory if names[key].default_factory is not dataclasses.MISSING else None
+        kwargs[key] = from_dict(sub, value) if dataclasses.is_dataclass(sub) and isinstance(value, dict) else value
+    return cls(**kwargs)
+
+
+def config_from_dict(data):
+    return from_dict(Config, data)

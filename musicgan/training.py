@@ -1,0 +1,294 @@
+"""The training loop: alternating discriminator / generator GradientTape steps, logs, checkpoints, exports."""
+
+import csv
+import io
+import json
+import math
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+from . import __version__, losses, networks
+from . import constants as C
+from .chords import parse_progression, progression_features
+from .config import Config, config_from_dict
+from .dataset import iterations_per_epoch, prepare, tf_dataset
+from .files import atomic_path, write_text
+from .midi_io import write_song
+from .sampling import generate_melodies, render_song
+
+SAMPLE_PROGRESSIONS = ("C G Am F", "Am F C G", "Dm7 G7 Cmaj7 Cmaj7")
+LOG_FIELDS = ("epoch", "d_loss", "g_loss", "d_real", "d_fake", "seconds")
+FIXED_SETTINGS = ("representation", "model")      # a resumed run must match these and `train` but epochs
+
+
+class TrainingError(RuntimeError):
+    """Training cannot go on; the message says why and what to do."""
+
+
+class GAN:
+    """Both networks, both optimizers, the RNG and the position (epoch, iteration), with the two steps."""
+
+    def __init__(self, cfg):
+        self.cfg = cfg
+        t = cfg.train
+        self.generator = networks.build_generator(cfg.representation, cfg.model)
+        self.discriminator = networks.build_discriminator(cfg.representation, cfg.model)
+        # one call gives D's logit and the features that feature matching compares
+        self.critic = tf.keras.Model(self.discriminator.inputs,
+                                     [self.discriminator.output, self.discriminator.get_layer("d_features").output])
+        self.g_opt = tf.keras.optimizers.Adam(t.g_lr, t.beta1, t.beta2)
+        self.d_opt = tf.keras.optimizers.Adam(t.d_lr, t.beta1, t.beta2)
+        self.g_opt.build(self.generator.trainable_variables)
+        self.d_opt.build(self.discriminator.trainable_variables)
+        self.rng = tf.random.Generator.from_seed(t.seed)
+        self.epoch = tf.Variable(0, dtype=tf.int64)
+        self.iteration = tf.Variable(0, dtype=tf.int64)    # batches done in the current epoch
+        self.checkpoint = tf.train.Checkpoint(generator=self.generator, discriminator=self.discriminator,
+                                              g_opt=self.g_opt, d_opt=self.d_opt, rng=self.rng,
+                                              epoch=self.epoch, iteration=self.iteration)
+        self.d_step = tf.function(self.d_step_eager)
+        self.g_step = tf.function(self.g_step_eager)
+
+    def fake_melody(self, chords, previous):
+        """Generated one-hot melodies (B, steps, VOCAB) with straight-through Gumbel-softmax gradients."""
+        batch = tf.shape(chords)[0]
+        noise = self.rng.normal([batch, self.cfg.model.latent])
+        probs = self.generator([noise, chords, previous], training=True)
+        gumbel = -tf.math.log(-tf.math.log(self.rng.uniform(tf.shape(probs), 1e-9, 1.0)))
+        soft = tf.nn.softmax((tf.math.log(probs + 1e-9) + gumbel) / self.cfg.train.gumbel_temperature)
+        hard = tf.one_hot(tf.argmax(soft, -1), C.VOCAB_SIZE)
+        return hard + soft - tf.stop_gradient(soft)      # D sees hard tokens as for real music
+
+    def d_step_eager(self, melody, chords, previous):
+        t = self.cfg.train
+        real = tf.one_hot(melody, C.VOCAB_SIZE)
+        fake = tf.stop_gradient(self.fake_melody(chords, previous))    # the same chords as the real batch
+        with tf.GradientTape() as tape:
+            real_logits, _ = self.critic([real, chords, previous], training=True)
+            fake_logits, _ = self.critic([fake, chords, previous], training=True)
+            if t.loss == "wgan-gp":
+                penalty = losses.gradient_penalty(self.discriminator, real, fake, (chords, previous),
+                                                  self.rng.make_seeds(1)[:, 0])
+                loss = losses.d_wasserstein(real_logits, fake_logits) + t.gp_weight * penalty
+            else:
+                loss = losses.d_nonsaturating(real_logits, fake_logits, t.label_smoothing)
+        grads = tape.gradient(loss, self.discriminator.trainable_variables)
+        self.d_opt.apply_gradients(zip(grads, self.discriminator.trainable_variables))
+        return {"d_loss": loss, "d_real": tf.reduce_mean(tf.sigmoid(real_logits)),
+                "d_fake": tf.reduce_mean(tf.sigmoid(fake_logits))}
+
+    def g_step_eager(self, melody, chords, previous):
+        t = self.cfg.train
+        with tf.GradientTape() as tape:
+            fake = self.fake_melody(chords, previous)                   # fresh noise
+            fake_logits, fake_features = self.critic([fake, chords, previous], training=True)
+            loss = losses.g_wasserstein(fake_logits) if t.loss == "wgan-gp" else losses.g_nonsaturating(fake_logits)
+            if t.feature_matching > 0:
+                _, real_features = self.critic([tf.one_hot(melody, C.VOCAB_SIZE), chords, previous], training=True)
+                loss += t.feature_matching * losses.feature_matching(tf.stop_gradient(real_features), fake_features)
+        grads = tape.gradient(loss, self.generator.trainable_variables)
+        self.g_opt.apply_gradients(zip(grads, self.generator.trainable_variables))
+        return {"g_loss": loss}
+
+    def set_learning_rates(self, step, iters_per_epoch):
+        """Base rates x batch scaling, ramped linearly over the warmup when scaling is on."""
+        t = self.cfg.train
+        factor = t.lr_factor()
+        warmup = t.warmup_epochs * iters_per_epoch
+        if t.lr_scaling != "none" and warmup > 0:
+            factor = 1 + (factor - 1) * min(1.0, (step + 1) / warmup)
+        self.g_opt.learning_rate.assign(t.g_lr * factor)
+        self.d_opt.learning_rate.assign(t.d_lr * factor)
+
+    def train_batch(self, batch, step, eager=False):
+        """One iteration: a D step, and a G step every `d_steps` iterations. Returns float metrics."""
+        d_step, g_step = (self.d_step_eager, self.g_step_eager) if eager else (self.d_step, self.g_step)
+        out = d_step(*batch)
+        if step % self.cfg.train.d_steps == 0:
+            out.update(g_step(*batch))
+        return {k: float(v) for k, v in out.items()}
+
+
+def batch_summary(cfg, samples):
+    """The numbers that say what one epoch is, as printed at the start of training."""
+    t = cfg.train
+    iters = iterations_per_epoch(samples, t.batch_size, t.drop_remainder)
+    return {"samples": samples, "batch_size": t.batch_size, "iterations_per_epoch": iters,
+            "epochs": t.epochs, "total_steps": iters * t.epochs,
+            "lr_scaling": t.lr_scaling, "lr_factor": t.lr_factor(),
+            "g_lr": t.g_lr * t.lr_factor(), "d_lr": t.d_lr * t.lr_factor(),
+            "warmup_steps": math.ceil(t.warmup_epochs * iters) if t.lr_scaling != "none" else 0}
+
+
+def format_batch_summary(s):
+    rule = "ceil" if s["iterations_per_epoch"] * s["batch_size"] >= s["samples"] else "floor"
+    return (f"samples N={s['samples']}  batch B={s['batch_size']}  iterations/epoch={s['iterations_per_epoch']} "
+            f"({rule}(N/B))  epochs={s['epochs']}  total steps={s['total_steps']}\n"
+            f"learning rates: G {s['g_lr']:.3g}  D {s['d_lr']:.3g}  (base x {s['lr_factor']:.3g}, "
+            f"scaling {s['lr_scaling']}, warmup {s['warmup_steps']} steps)")
+
+
+def save_models(gan, models_dir, cfg, extra):
+    """generator.h5, discriminator.h5, gan.h5 and config.json, each written then renamed into place."""
+    models_dir = Path(models_dir)
+    for name, model in (("generator", gan.generator), ("discriminator", gan.discriminator),
+                        ("gan", networks.build_gan(gan.generator, gan.discriminator))):
+        with atomic_path(models_dir / f"{name}.h5") as tmp:
+            model.save(str(tmp))
+    write_config(models_dir, cfg, extra)
+
+
+def write_config(models_dir, cfg, extra):
+    data = {**cfg.to_dict(), "musicgan_version": __version__, "tensorflow_version": tf.__version__, **extra}
+    write_text(Path(models_dir) / "config.json", json.dumps(data, indent=2, sort_keys=True))
+
+
+def read_config(models_dir):
+    path = Path(models_dir) / "config.json"
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{path} is missing: train a model with `python train.py --models "
+                                f"{models_dir}`") from None
+    except ValueError as e:
+        raise ValueError(f"{path} is not valid JSON ({e})") from None
+    return config_from_dict({k: data[k] for k in ("representation", "model", "train") if k in data}), data
+
+
+def _check_resumable(models_dir, cfg):
+    saved, _ = read_config(models_dir)
+    mine, theirs = cfg.to_dict(), saved.to_dict()
+    mine["train"].pop("epochs"), theirs["train"].pop("epochs")
+    diffs = [f"{part}.{k}: checkpoint {theirs[part][k]!r}, now {mine[part][k]!r}"
+             for part in mine for k in mine[part] if mine[part][k] != theirs[part][k]]
+    if diffs:
+        raise TrainingError(f"cannot resume: the config differs from the checkpoint's ({'; '.join(diffs)}); "
+                            "use the same settings, or train afresh with --fresh")
+
+
+def write_samples(gan, models_dir, epoch, rep, bpm=100.0):
+    """One MIDI file per fixed progression (4 phrases) in models/samples/, so progress can be heard."""
+    paths = []
+    for k, text in enumerate(SAMPLE_PROGRESSIONS):
+        bars = parse_progression(text)
+        features, beat_chords = progression_features(bars, 2 * rep.phrase_bars)
+        tokens = generate_melodies(gan.generator, features, rep.phrase_bars, seed=k)[0]
+        path = Path(models_dir) / "samples" / f"epoch{epoch:04d}_{k + 1}.mid"
+        write_song(render_song(tokens, beat_chords, bpm), path)
+        paths.append(path)
+    return paths
+
+
+def _write_log(path, rows):
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=LOG_FIELDS)
+    writer.writeheader()
+    writer.writerows(rows)
+    write_text(path, buf.getvalue())
+
+
+def _read_log(path, upto_epoch):
+    try:
+        with open(path) as f:
+            return [r for r in csv.DictReader(f) if int(r["epoch"]) <= upto_epoch]
+    except FileNotFoundError:
+        return []
+
+
+def train(cfg, data_dir="data", models_dir="models", cache_dir=None, resume=False, fresh=False,
+          progress=True, print_fn=print, jobs=None):
+    """Train on every MIDI file under data_dir; write checkpoints, logs, samples and .h5 to models_dir.
+
+    Returns the trained `GAN`. Ctrl-C saves a checkpoint and returns; a diverging loss raises
+    TrainingError and leaves the last good checkpoint.
+    """
+    from tqdm import tqdm
+
+    models_dir = Path(models_dir)
+    ckpt_dir = models_dir / "checkpoints"
+    t = cfg.train
+    if fresh and ckpt_dir.exists():
+        shutil.rmtree(ckpt_dir)
+    has_ckpt = tf.train.latest_checkpoint(str(ckpt_dir)) is not None
+    if has_ckpt and not resume:
+        raise TrainingError(f"{ckpt_dir} already holds a run: continue it with --resume, or start over with --fresh")
+    if resume:
+        if not has_ckpt:
+            raise TrainingError(f"nothing to resume: no checkpoint in {ckpt_dir}")
+        _check_resumable(models_dir, cfg)
+
+    corpus = prepare(data_dir, cache_dir, cfg.representation, jobs=jobs, progress=progress)
+    melody, chord_ids, previous = corpus.augmented(cfg.representation.transpose)
+    if len(melody) == 0:
+        raise TrainingError(f"no usable phrases under {data_dir} (see {corpus.summary()['skipped']})")
+    summary = batch_summary(cfg, len(melody))
+    if summary["iterations_per_epoch"] == 0:
+        raise TrainingError(f"batch size {t.batch_size} is larger than the {len(melody)} samples and "
+                            "--drop-remainder drops them all")
+    print_fn(f"{corpus.summary()['files_used']} files, {len(corpus.melody)} phrases, "
+             f"{len(melody)} after transposition")
+    print_fn(format_batch_summary(summary))
+
+    gan = GAN(cfg)
+    manager = tf.train.CheckpointManager(gan.checkpoint, str(ckpt_dir), max_to_keep=2)
+    if resume:
+        gan.checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+        print_fn(f"resumed at epoch {int(gan.epoch) + 1}, iteration {int(gan.iteration)}")
+    else:
+        write_config(models_dir, cfg, {"batch": summary})
+    log_path = models_dir / "training_log.csv"
+    rows = _read_log(log_path, int(gan.epoch))
+    writer = tf.summary.create_file_writer(str(models_dir / "logs"))
+    iters = summary["iterations_per_epoch"]
+
+    while int(gan.epoch) < t.epochs:
+        epoch, start = int(gan.epoch), int(gan.iteration)
+        data = tf_dataset(melody, chord_ids, previous, t.batch_size, epoch, t.seed,
+                          drop_remainder=t.drop_remainder).skip(start)
+        sums, counts, t0 = {}, {}, time.perf_counter()
+        bar = tqdm(data, total=iters, initial=start, desc=f"epoch {epoch + 1}/{t.epochs}",
+                   disable=not progress, leave=True)
+        try:
+            for batch in bar:
+                step = epoch * iters + int(gan.iteration)
+                gan.set_learning_rates(step, iters)
+                out = gan.train_batch(batch, step)
+                bad = [k for k in ("d_loss", "g_loss") if k in out and not abs(out[k]) <= t.max_loss]
+                if bad:
+                    raise TrainingError(f"{bad[0]} is {out[bad[0]]:.4g} at epoch {epoch + 1}, iteration "
+                                        f"{int(gan.iteration) + 1}: training diverged; the last good checkpoint "
+                                        f"is kept in {ckpt_dir} (try a lower learning rate, then --resume)")
+                gan.iteration.assign_add(1)
+                for k, v in out.items():
+                    sums[k] = sums.get(k, 0.0) + v
+                    counts[k] = counts.get(k, 0) + 1
+                bar.set_postfix({k: f"{sums[k] / counts[k]:.3f}" for k in ("d_loss", "g_loss", "d_real", "d_fake")
+                                 if k in sums}, refresh=False)
+        except KeyboardInterrupt:
+            bar.close()
+            manager.save()
+            print_fn(f"interrupted: saved epoch {epoch + 1} at iteration {int(gan.iteration)} in {ckpt_dir}; "
+                     "continue with --resume")
+            return gan
+        bar.close()
+        gan.epoch.assign_add(1)
+        gan.iteration.assign(0)
+        manager.save()
+        row = {"epoch": epoch + 1, **{k: round(sums[k] / counts[k], 5) for k in sums},
+               "seconds": round(time.perf_counter() - t0, 2)}
+        rows.append(row)
+        _write_log(log_path, rows)
+        with writer.as_default():
+            for k, v in row.items():
+                if k != "epoch":
+                    tf.summary.scalar(k, v, step=epoch + 1)
+        done = epoch + 1
+        if done % t.sample_every == 0 or done == t.epochs:
+            write_samples(gan, models_dir, done, cfg.representation)
+        if done % t.save_every == 0 or done == t.epochs:
+            save_models(gan, models_dir, cfg, {"batch": summary, "epochs_trained": done})
+    return gan

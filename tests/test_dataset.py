@@ -1,0 +1,155 @@
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import pretty_midi
+import pytest
+
+from musicgan import constants as C
+from musicgan import dataset
+from musicgan.cli import main
+from musicgan.config import Representation
+
+from .conftest import write_midi
+
+
+def _raw_midi(track_events):
+    """A format-0 MIDI file from raw track bytes (for files pretty_midi's writer cannot make)."""
+    data = bytes(track_events) + b"\x00\xff\x2f\x00"
+    return b"MThd\x00\x00\x00\x06\x00\x00\x00\x01\x01\xe0MTrk" + len(data).to_bytes(4, "big") + data
+
+
+def _bad_corpus(root):
+    """One file of every kind the pipeline must skip, each mapped to words its reason contains."""
+    good = write_midi(root / "good.mid")
+    expect = {}
+
+    def bad(name, content, reason):
+        p = root / name
+        p.write_bytes(content)
+        expect[name] = reason
+
+    full = good.read_bytes()
+    bad("empty.mid", b"", "empty file")
+    bad("text.MIDI", b"hello, I am not music\n" * 10, "not a MIDI file")
+    bad("truncated.mid", full[: len(full) // 2], "corrupt or truncated")
+    bad("corrupt.mid", full[:14] + b"MTrk\xff\xff\xff\xff" + os.urandom(64), "corrupt or truncated")
+    bad("never_end.mid", _raw_midi([0x00, 0x90, 60, 100, 0x83, 0x60, 0x90, 64, 100]), "never end")
+    bad("silent.mid", _raw_midi([0x00, 0xC0, 0x05]), "no notes")
+    write_midi(root / "drums.mid", drums_only=True)
+    expect["drums.mid"] = "drums only"
+    write_midi(root / "waltz.mid", meter=(3, 4))
+    expect["waltz.mid"] = "meter 3/4 not supported"
+    write_midi(root / "fast.mid", bpm=3000)
+    expect["fast.mid"] = "extreme tempo"
+    write_midi(root / "short.mid", bars=2)
+    expect["short.mid"] = "shorter than 4 bars"
+    pm = pretty_midi.PrettyMIDI()
+    inst = pretty_midi.Instrument(0, name="Melody")
+    inst.notes = [pretty_midi.Note(90, p, i * 0.5, i * 0.5 + 0.5) for i, p in enumerate([0, 127] * 16)]
+    pm.instruments.append(inst)
+    pm.write(str(root / "extreme_pitch.mid"))
+    expect["extreme_pitch.mid"] = "melody range too wide"
+    (root / "folder.mid").mkdir()
+    expect["folder.mid"] = "is a directory"
+    (root / "dangling.mid").symlink_to(root / "nowhere.mid")
+    expect["dangling.mid"] = "dangling"
+    return good, expect
+
+
+def test_every_bad_file_is_skipped_with_its_reason(tmp_path, monkeypatch):
+    good, expect = _bad_corpus(tmp_path / "midi")
+    locked = write_midi(tmp_path / "midi" / "sub" / "locked.mid")
+    real_read = Path.read_bytes
+    # CI runs as root, where chmod 000 still reads: refuse this one file the way the OS would
+    monkeypatch.setattr(Path, "read_bytes", lambda p: (_ for _ in ()).throw(PermissionError(13, "denied"))
+                        if p.name == "locked.mid" else real_read(p))
+    expect["locked.mid"] = "permission denied"
+    corpus = dataset.prepare(tmp_path / "midi", tmp_path / "cache", jobs=1, progress=False)
+    by_name = {Path(e["path"]).name: e for e in corpus.report}
+    assert set(by_name) == set(expect) | {"good.mid"}
+    for name, reason in expect.items():
+        assert by_name[name]["status"] == "skipped" and reason in by_name[name]["reason"], (name, by_name[name])
+    assert by_name["good.mid"] == {"path": str(good), "status": "ok", "reason": "", "phrases": 3}
+    report = json.loads((tmp_path / "cache" / "report.json").read_text())
+    assert len(report["files"]) == len(expect) + 1
+    assert set(report["files"][0]) >= {"path", "status", "reason", "phrases"}
+    summary = corpus.summary()
+    assert summary["files_found"] == len(expect) + 1 and summary["files_used"] == 1
+    assert sum(summary["skipped"].values()) == len(expect)
+    assert summary["chord_qualities"] == {"maj": 36, "min": 12}
+
+
+def test_parallel_read_matches_serial(tmp_path):
+    for i in range(9):
+        write_midi(tmp_path / "midi" / f"s{i}.mid", bars=4 + i)
+    serial = dataset.prepare(tmp_path / "midi", tmp_path / "c1", jobs=1, progress=False)
+    parallel = dataset.prepare(tmp_path / "midi", tmp_path / "c2", jobs=2, progress=False)
+    assert serial.report == parallel.report and parallel.reread == 9
+    np.testing.assert_array_equal(serial.melody, parallel.melody)
+    np.testing.assert_array_equal(serial.song, parallel.song)
+
+
+def test_cache_reads_nothing_then_only_the_changed_file(tmp_path):
+    midi = tmp_path / "midi"
+    for i in range(3):
+        write_midi(midi / f"s{i}.mid", bars=6)
+    first = dataset.prepare(midi, jobs=1, progress=False)
+    assert first.reread == 3 and (midi / "cache" / "phrases.npz").exists()
+    again = dataset.prepare(midi, jobs=1, progress=False)
+    assert again.reread == 0 and again.report == first.report
+    np.testing.assert_array_equal(again.melody, first.melody)
+
+    write_midi(midi / "s1.mid", bars=10)
+    os.utime(midi / "s1.mid", ns=(time.time_ns(), time.time_ns() + 10**9))
+    write_midi(midi / "new.mid", bars=4)
+    changed = dataset.prepare(midi, jobs=1, progress=False)
+    assert changed.reread == 2
+    assert [e["phrases"] for e in changed.report] == [1, 2, 4, 2]   # new, s0, s1 (now 10 bars), s2
+
+    other = dataset.prepare(midi, rep=Representation(phrase_bars=2, hop_bars=2), jobs=1, progress=False)
+    assert other.reread == 4 and other.melody.shape[1] == 32     # another representation: no reuse
+
+
+def test_augmented_covers_keys_in_range(tmp_path):
+    write_midi(tmp_path / "midi" / "a.mid")
+    corpus = dataset.prepare(tmp_path / "midi", jobs=1, progress=False)
+    mel, ids, prev = corpus.augmented()
+    assert len(mel) == 11 * len(corpus.melody)      # +6 would lift the top G5 (79) past MAX_PITCH (84)
+    assert mel.max() < C.VOCAB_SIZE and ids.max() < 157
+    assert len({tuple(m) for m in mel}) == 11 and len(prev) == len(ids) == len(mel)
+
+
+def test_tf_dataset_shapes_order_and_epochs():
+    n = 10
+    mel = np.tile(np.arange(n, dtype=np.uint8)[:, None], (1, 64))
+    ids = np.ones((n, 16), np.int16)
+    prev = np.zeros((n, 16), np.uint8)
+    batches = list(dataset.tf_dataset(mel, ids, prev, batch_size=4, epoch=0, seed=1))
+    assert [b[0].shape[0] for b in batches] == [4, 4, 2]
+    m, c, p = batches[0]
+    assert (m.dtype.name, c.dtype.name, p.dtype.name) == ("int32", "float32", "int32")
+    assert c.shape == (4, 16, 24) and p.shape == (4, 16)
+    order = lambda epoch: [int(x) for b in dataset.tf_dataset(mel, ids, prev, 4, epoch, 1) for x in b[0][:, 0]]
+    assert sorted(order(0)) == list(range(n)) and order(0) == order(0) and order(0) != order(1)
+    dropped = list(dataset.tf_dataset(mel, ids, prev, 4, drop_remainder=True))
+    assert len(dropped) == dataset.iterations_per_epoch(n, 4, drop_remainder=True) == 2
+
+
+@pytest.mark.parametrize("n, b, drop, expected", [(10, 4, False, 3), (10, 4, True, 2), (8, 4, False, 2),
+                                                  (3, 8, False, 1), (3, 8, True, 0), (60000, 256, False, 235)])
+def test_iterations_per_epoch(n, b, drop, expected):
+    assert dataset.iterations_per_epoch(n, b, drop) == expected
+
+
+def test_prepare_command_prints_table_and_errors_in_one_line(tmp_path, capsys):
+    write_midi(tmp_path / "midi" / "a.mid")
+    (tmp_path / "midi" / "b.mid").write_bytes(b"junk")
+    assert main(["prepare", "--data", str(tmp_path / "midi"), "--quiet", "--jobs", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "files found" in out and "not a MIDI file (no MThd header)" in out and "phrases" in out
+    assert main(["prepare", "--data", str(tmp_path / "missing"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: data folder") and err.count("\n") == 1
