@@ -49,7 +49,9 @@ def label(root, quality):
 
 
 def one_file(path):
-    """('ok', [(m21 root or -1, m21 kind or '', our accompaniment id, our all id) per beat]) or ('skip', why)."""
+    """('ok', [(m21 root, m21 kind, our accompaniment id, our all id) per beat]) or ('skip', why).
+
+    A beat music21 cannot name has root -1 and the reason in place of the kind."""
     from music21 import converter, harmony
 
     song = midi_io.read_song(path)
@@ -65,15 +67,15 @@ def one_file(path):
     for k in range(len(ours["all"])):
         q = float(song.beats[k]) * song.bpm / 60.0
         i = bisect.bisect_right(starts, q + 1e-6) - 1
-        root, kind = -1, ""
+        root, kind = -1, "no chord sounding"
         if i >= 0 and q < starts[i] + float(found[i].quarterLength) - 1e-6:
             try:
                 chord = found[i].simplifyEnharmonics(inPlace=False) if RESPELL else found[i]
                 cs = harmony.chordSymbolFromChord(chord)
-                if cs.root() is not None and cs.chordKind:     # '' = "Chord Symbol Cannot Be Identified"
-                    root, kind = cs.root().pitchClass, cs.chordKind or ""
-            except Exception:
-                pass
+                named = (cs.root().pitchClass, cs.chordKind)
+                root, kind = named if cs.chordKind else (-1, "cannot be identified")
+            except Exception as e:
+                kind = f"error {type(e).__name__}"
         rows.append((root, kind, int(ours["accompaniment"][k]), int(ours["all"][k])))
     return "ok", rows
 
@@ -102,10 +104,12 @@ def main():
 
     skipped = collections.Counter(r for s, r in results if s == "skip")
     beats = [row for s, rows in results if s == "ok" for row in rows]
-    no_symbol = sum(r < 0 for r, *_ in beats)
+    no_symbol = collections.Counter(k for r, k, *_ in beats if r < 0)
     other_kinds = collections.Counter(k for r, k, *_ in beats if r >= 0 and k not in KINDS)
-    out = {"respell": args.respell, "all_meters": args.all_meters, "files_found": len(paths), "files_used": len(paths) - sum(skipped.values()),
-           "files_skipped": dict(skipped), "beats": len(beats), "beats_no_music21_symbol": no_symbol,
+    out = {"respell": args.respell, "all_meters": args.all_meters, "files_found": len(paths),
+           "files_used": len(paths) - sum(skipped.values()), "files_skipped": dict(skipped),
+           "beats": len(beats), "beats_no_music21_symbol": sum(no_symbol.values()),
+           "no_symbol_reasons": dict(no_symbol.most_common()),
            "beats_other_kind": sum(other_kinds.values()), "other_kinds": dict(other_kinds.most_common()),
            "seconds": round(seconds, 1), "sources": {}}
     for s, source in enumerate(SOURCES):
@@ -136,15 +140,17 @@ def main():
 
     print(f"files: {out['files_used']} used of {out['files_found']} "
           f"(skipped: {dict(skipped) or 'none'}), {seconds:.1f} s, {args.jobs} jobs")
-    print(f"beats: {len(beats)}; music21 no symbol: {no_symbol}; music21 'other' kind: "
-          f"{out['beats_other_kind']} ({', '.join(f'{k} {n}' for k, n in other_kinds.most_common(6))})")
+    print(f"beats: {len(beats)}; music21 no symbol: {sum(no_symbol.values())} "
+          f"({', '.join(f'{k} {n}' for k, n in no_symbol.most_common())})")
+    print(f"music21 'other' kind (root agreement only): {out['beats_other_kind']} "
+          f"({', '.join(f'{k} {n}' for k, n in other_kinds.most_common(6))})")
     print()
     print(f"{'chord_source':<14} {'root %':>8} {'beats':>7} {'root+quality %':>15} {'beats':>7}")
     for source, r in out["sources"].items():
         print(f"{source:<14} {r['root_agreement_pct']:>8.2f} {r['root_beats']:>7} "
               f"{r['root_quality_agreement_pct']:>15.2f} {r['root_quality_beats']:>7}")
     for source, r in out["sources"].items():
-        print(f"\n{source}: top disagreements (music21 -> ours)        by quality (music21 -> ours, our root)")
+        print(f"\n{source}: top disagreements (music21 -> ours){'':8}by quality (music21 -> ours, our root)")
         for (a, n), (b, m) in zip(r["top_disagreements"].items(), r["top_disagreements_by_quality"].items()):
             print(f"  {n:>5}  {a:<30} {m:>5}  {b}")
     Path(args.out).write_text(json.dumps(out, indent=1) + "\n")

@@ -35,6 +35,7 @@ class GAN:
     def __init__(self, cfg):
         self.cfg = cfg
         t = cfg.train
+        tf.keras.utils.set_random_seed(t.seed)          # same seed, same initial weights
         self.generator = networks.build_generator(cfg.representation, cfg.model)
         self.discriminator = networks.build_discriminator(cfg.representation, cfg.model)
         # one call gives D's logit and the features that feature matching compares

@@ -1,0 +1,74 @@
+"""How fast `musicgan.dataset.prepare` turns a MIDI folder into phrases, cold and cached.
+
+Three timed runs of prepare(DATA, cache_dir=..., jobs=..., progress=False), wall clock:
+  cold, 1 job       fresh empty cache dir, files read in this process
+  cold, all cores   another fresh empty cache dir, os.cpu_count() spawned workers (start-up included)
+  cached            a second run on the all-cores cache dir: no MIDI is read
+For each: files/second and seconds per 1000 files. Also the phrase count before and after
+transposition (`Corpus.augmented()`) and the skip reasons of the cold run.
+
+Run from the repository root:
+    .venv/bin/python bench/prepare_speed.py [--data data] [--chord-source accompaniment|all]
+Prints a table and writes bench/prepare_speed.json.
+"""
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from musicgan.config import Representation  # noqa: E402
+from musicgan.dataset import prepare  # noqa: E402
+
+
+def timed(data, cache, jobs, rep):
+    t0 = time.perf_counter()
+    corpus = prepare(data, cache_dir=cache, rep=rep, jobs=jobs, progress=False)
+    return corpus, time.perf_counter() - t0
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--data", default="data", help="folder scanned for MIDI files (default data)")
+    ap.add_argument("--chord-source", default=Representation().chord_source, choices=("accompaniment", "all"))
+    ap.add_argument("--out", default=str(Path(__file__).with_suffix(".json")), help="JSON results file")
+    args = ap.parse_args()
+    rep = Representation(chord_source=args.chord_source)
+    cores = os.cpu_count() or 1
+
+    runs = {}
+    with tempfile.TemporaryDirectory() as one, tempfile.TemporaryDirectory() as many:
+        corpus, runs["cold, 1 job"] = timed(args.data, one, 1, rep)
+        _, runs[f"cold, {cores} jobs"] = timed(args.data, many, None, rep)
+        cached, runs["cached"] = timed(args.data, many, None, rep)
+    summary = corpus.summary()
+    files = summary["files_found"]
+    melody, _, _ = corpus.augmented()
+    out = {"data": args.data, "representation": vars(rep), "cores": cores, "files_found": files,
+           "files_used": summary["files_used"], "skipped": summary["skipped"],
+           "phrases": summary["phrases"], "phrases_augmented": int(len(melody)),
+           "cached_run_reread": cached.reread, "cached_phrases_match": int(len(cached.melody)) == summary["phrases"],
+           "runs": {name: {"seconds": round(s, 3), "files_per_second": round(files / s, 1),
+                           "seconds_per_1000_files": round(1000 * s / max(files, 1), 3)}
+                    for name, s in runs.items()}}
+
+    print(f"{args.data}: {files} MIDI files, {summary['files_used']} used, chord_source={rep.chord_source}")
+    print(f"\n{'run':<16} {'seconds':>9} {'files/s':>9} {'s/1000 files':>13}")
+    for name, r in out["runs"].items():
+        print(f"{name:<16} {r['seconds']:>9.2f} {r['files_per_second']:>9.1f} {r['seconds_per_1000_files']:>13.2f}")
+    print(f"\nphrases          {out['phrases']:>8}  (untransposed)")
+    print(f"phrases          {out['phrases_augmented']:>8}  (after corpus.augmented())")
+    print(f"cached run       re-read {cached.reread} files, same phrases: {out['cached_phrases_match']}")
+    print(f"skipped files    {files - summary['files_used']:>8}")
+    for reason, n in summary["skipped"].items():
+        print(f"  {n:>6}  {reason}")
+    Path(args.out).write_text(json.dumps(out, indent=1) + "\n")
+    print(f"\nwrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

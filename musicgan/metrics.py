@@ -1,0 +1,70 @@
+"""Objective melody metrics, the same code for real and generated music.
+
+Inputs: tokens (N, steps) melody tokens and chord ids (N, beats) as the dataset stores them.
+"""
+
+import numpy as np
+
+from . import chords
+from . import constants as C
+
+
+def sounding_pitch(tokens):
+    """(N, steps) pitch sounding at each step, -1 for rest (HOLD continues the last onset)."""
+    tokens = np.asarray(tokens)
+    pitch = np.where(tokens >= C.FIRST_PITCH_TOKEN, tokens.astype(int) - C.FIRST_PITCH_TOKEN + C.MIN_PITCH, -1)
+    out = np.full(tokens.shape, -1)
+    current = np.full(tokens.shape[0], -1)
+    for s in range(tokens.shape[1]):
+        current = np.where(tokens[:, s] == C.REST, -1, np.where(pitch[:, s] >= 0, pitch[:, s], current))
+        out[:, s] = current
+    return out
+
+
+def chord_tone_ratio(tokens, chord_ids, strong_beats_only=False):
+    """Duration-weighted share of sounding melody steps whose pitch class is in the current chord."""
+    pitch = sounding_pitch(tokens)
+    tones = chords.TEMPLATES[np.repeat(np.asarray(chord_ids), C.STEPS_PER_BEAT, 1)]   # (N, steps, 12)
+    sounding = (pitch >= 0) & (np.asarray(chord_ids).repeat(C.STEPS_PER_BEAT, 1) > 0)
+    if strong_beats_only:   # beats 1 and 3 of each bar
+        step = np.arange(pitch.shape[1]) % C.STEPS_PER_BAR
+        sounding &= (step // C.STEPS_PER_BEAT) % 2 == 0
+    hit = np.take_along_axis(tones, np.maximum(pitch, 0)[..., None] % 12, -1)[..., 0] > 0
+    return float((hit & sounding).sum() / max(sounding.sum(), 1))
+
+
+def empty_bar_rate(tokens):
+    pitch = sounding_pitch(tokens)
+    bars = pitch.reshape(len(pitch), -1, C.STEPS_PER_BAR)
+    return float((bars < 0).all(-1).mean())
+
+
+def notes_per_bar(tokens):
+    tokens = np.asarray(tokens)
+    return float((tokens >= C.FIRST_PITCH_TOKEN).sum() / (tokens.size / C.STEPS_PER_BAR))
+
+
+def pitch_class_entropy(tokens):
+    """Entropy (bits) of the onset pitch-class histogram, pooled over all melodies."""
+    tokens = np.asarray(tokens)
+    pcs = (tokens[tokens >= C.FIRST_PITCH_TOKEN].astype(int) - C.FIRST_PITCH_TOKEN + C.MIN_PITCH) % 12
+    p = np.bincount(pcs, minlength=12) / max(len(pcs), 1)
+    p = p[p > 0]
+    return float(-(p * np.log2(p)).sum())
+
+
+def diversity(tokens):
+    """Mean share of steps at which two melodies (over the same chords) differ, over all pairs."""
+    pitch = sounding_pitch(tokens)
+    n = len(pitch)
+    if n < 2:
+        return 0.0
+    diff = [(pitch[i] != pitch[j]).mean() for i in range(n) for j in range(i + 1, n)]
+    return float(np.mean(diff))
+
+
+def summary(tokens, chord_ids):
+    return {"chord_tone_ratio": chord_tone_ratio(tokens, chord_ids),
+            "strong_beat_chord_tone_ratio": chord_tone_ratio(tokens, chord_ids, strong_beats_only=True),
+            "empty_bar_rate": empty_bar_rate(tokens), "notes_per_bar": notes_per_bar(tokens),
+            "pitch_class_entropy": pitch_class_entropy(tokens)}

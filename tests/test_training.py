@@ -1,0 +1,185 @@
+import csv
+import json
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from musicgan import training
+from musicgan.cli import train_main
+from musicgan.config import Config, ModelConfig, TrainConfig
+from musicgan.dataset import prepare
+
+from .conftest import write_midi
+
+
+def tiny_config(**train):
+    return Config(model=ModelConfig(latent=4, width=8, embed=2),
+                  train=TrainConfig(**{"epochs": 2, "batch_size": 16, "save_every": 1, "sample_every": 1, **train}))
+
+
+@pytest.fixture(scope="module")
+def corpus_dir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("midi")
+    for i in range(2):
+        write_midi(root / f"s{i}.mid", bars=8)
+    prepare(root, progress=False, jobs=1)          # warm the cache once for every test
+    return root
+
+
+def _batch(corpus_dir, n=8):
+    corpus = prepare(corpus_dir, progress=False, jobs=1)
+    mel, ids, prev = corpus.augmented()
+    from musicgan.chords import FEATURES
+    return tf.constant(mel[:n], tf.int32), tf.constant(FEATURES[ids[:n]]), tf.constant(prev[:n], tf.int32)
+
+
+def _weights(model):
+    return [w.numpy().copy() for w in model.weights]
+
+
+def _changed(before, model):
+    return any(not np.array_equal(b, w.numpy()) for b, w in zip(before, model.weights))
+
+
+@pytest.mark.parametrize("loss", ["nonsaturating", "wgan-gp"])
+def test_each_step_is_finite_and_moves_only_its_network(corpus_dir, loss):
+    gan = training.GAN(tiny_config(loss=loss))
+    batch = _batch(corpus_dir)
+    g0, d0 = _weights(gan.generator), _weights(gan.discriminator)
+    out = gan.d_step(*batch)
+    assert all(np.isfinite(float(v)) for v in out.values())
+    assert _changed(d0, gan.discriminator) and not _changed(g0, gan.generator)
+    d1 = _weights(gan.discriminator)
+    out = gan.g_step(*batch)
+    assert np.isfinite(float(out["g_loss"]))
+    assert _changed(g0, gan.generator) and not _changed(d1, gan.discriminator)
+
+
+def test_d_steps_ratio_skips_generator_steps(corpus_dir):
+    gan = training.GAN(tiny_config(d_steps=2))
+    batch = _batch(corpus_dir)
+    assert "g_loss" in gan.train_batch(batch, step=0)
+    assert "g_loss" not in gan.train_batch(batch, step=1)
+
+
+def test_h5_round_trip_gives_identical_outputs(corpus_dir, tmp_path):
+    cfg = tiny_config()
+    gan = training.GAN(cfg)
+    training.save_models(gan, tmp_path, cfg, {})
+    mel, chords, prev = _batch(corpus_dir, 4)
+    noise = tf.random.normal((4, cfg.model.latent))
+    for name, model, inputs in (("generator", gan.generator, [noise, chords, prev]),
+                                ("discriminator", gan.discriminator, [tf.one_hot(mel, 39), chords, prev])):
+        loaded = keras.models.load_model(tmp_path / f"{name}.h5", compile=False)
+        np.testing.assert_array_equal(model(inputs).numpy(), loaded(inputs).numpy())
+    gan_model = keras.models.load_model(tmp_path / "gan.h5", compile=False)
+    assert [i.name for i in gan_model.inputs] == ["noise", "chords", "previous"]
+    assert json.loads((tmp_path / "config.json").read_text())["model"]["width"] == 8
+
+
+def test_resume_equals_a_straight_run(corpus_dir, tmp_path):
+    straight = training.train(tiny_config(epochs=2), corpus_dir, tmp_path / "a", progress=False, print_fn=str)
+    training.train(tiny_config(epochs=1), corpus_dir, tmp_path / "b", progress=False, print_fn=str)
+    resumed = training.train(tiny_config(epochs=2), corpus_dir, tmp_path / "b", resume=True, progress=False,
+                             print_fn=str)
+    for a, b in zip(straight.generator.weights + straight.discriminator.weights,
+                    resumed.generator.weights + resumed.discriminator.weights):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), atol=1e-6)
+    log = list(csv.DictReader(open(tmp_path / "b" / "training_log.csv")))
+    assert [r["epoch"] for r in log] == ["1", "2"]
+    assert {p.name for p in (tmp_path / "b").iterdir()} >= {"generator.h5", "discriminator.h5", "gan.h5",
+                                                            "config.json", "checkpoints", "samples", "logs"}
+    assert len(list((tmp_path / "b" / "samples").glob("epoch0002_*.mid"))) == 3
+
+
+def test_ctrl_c_saves_mid_epoch_and_resume_finishes_identically(corpus_dir, tmp_path, monkeypatch):
+    straight = training.train(tiny_config(epochs=1), corpus_dir, tmp_path / "a", progress=False, print_fn=str)
+    real = training.GAN.train_batch
+    calls = []
+
+    def interrupt_at_third(self, batch, step, eager=False):
+        calls.append(step)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(self, batch, step, eager)
+
+    monkeypatch.setattr(training.GAN, "train_batch", interrupt_at_third)
+    said = []
+    training.train(tiny_config(epochs=1), corpus_dir, tmp_path / "b", progress=False, print_fn=said.append)
+    assert "interrupted" in said[-1] and "iteration 2" in said[-1]
+    monkeypatch.setattr(training.GAN, "train_batch", real)
+    resumed = training.train(tiny_config(epochs=1), corpus_dir, tmp_path / "b", resume=True, progress=False,
+                             print_fn=str)
+    for a, b in zip(straight.generator.weights, resumed.generator.weights):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), atol=1e-6)
+
+
+def test_resume_refuses_another_config_and_a_second_start(corpus_dir, tmp_path):
+    training.train(tiny_config(epochs=1), corpus_dir, tmp_path, progress=False, print_fn=str)
+    with pytest.raises(training.TrainingError, match=r"train.batch_size: checkpoint 16, now 8"):
+        training.train(tiny_config(epochs=2, batch_size=8), corpus_dir, tmp_path, resume=True, progress=False)
+    with pytest.raises(training.TrainingError, match="--resume"):
+        training.train(tiny_config(epochs=2), corpus_dir, tmp_path, progress=False)
+    with pytest.raises(training.TrainingError, match="nothing to resume"):
+        training.train(tiny_config(), corpus_dir, tmp_path / "empty", resume=True, progress=False)
+
+
+def test_diverging_loss_stops_and_keeps_the_last_checkpoint(corpus_dir, tmp_path, monkeypatch):
+    training.train(tiny_config(epochs=1), corpus_dir, tmp_path, progress=False, print_fn=str)
+    monkeypatch.setattr(training.GAN, "train_batch", lambda self, batch, step, eager=False: {"d_loss": float("nan")})
+    with pytest.raises(training.TrainingError, match="d_loss is nan at epoch 2, iteration 1.*last good checkpoint"):
+        training.train(tiny_config(epochs=2), corpus_dir, tmp_path, resume=True, progress=False, print_fn=str)
+    assert tf.train.latest_checkpoint(str(tmp_path / "checkpoints")).endswith("-1")
+
+
+def test_a_save_that_dies_half_way_leaves_the_old_files(corpus_dir, tmp_path, monkeypatch):
+    cfg = tiny_config()
+    gan = training.GAN(cfg)
+    training.save_models(gan, tmp_path, cfg, {"epochs_trained": 1})
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+
+    def dying_save(self, path, *args, **kwargs):
+        with open(path, "wb") as f:
+            f.write(b"half an HDF5 file")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(keras.Model, "save", dying_save)
+    with pytest.raises(OSError, match="disk full"):
+        training.save_models(gan, tmp_path, cfg, {"epochs_trained": 2})
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+def test_batch_summary_and_lr_scaling():
+    cfg = Config(train=TrainConfig(batch_size=256, lr_scaling="linear", reference_batch=64, epochs=3))
+    s = training.batch_summary(cfg, 1000)
+    assert (s["iterations_per_epoch"], s["total_steps"], s["g_lr"]) == (4, 12, pytest.approx(8e-4))
+    assert "ceil(N/B)" in training.format_batch_summary(s)
+    sqrt = Config(train=TrainConfig(batch_size=256, lr_scaling="sqrt", drop_remainder=True))
+    s = training.batch_summary(sqrt, 1000)
+    assert s["iterations_per_epoch"] == 3 and s["d_lr"] == pytest.approx(4e-4)
+    assert "floor(N/B)" in training.format_batch_summary(s)
+    gan = training.GAN(Config(model=ModelConfig(latent=4, width=8, embed=2),
+                              train=TrainConfig(batch_size=256, lr_scaling="linear", warmup_epochs=1)))
+    gan.set_learning_rates(step=0, iters_per_epoch=4)
+    assert float(gan.g_opt.learning_rate) == pytest.approx(2e-4 * (1 + 3 * 0.25))
+    gan.set_learning_rates(step=10, iters_per_epoch=4)
+    assert float(gan.g_opt.learning_rate) == pytest.approx(8e-4)
+
+
+def test_train_command_line(corpus_dir, tmp_path, capsys):
+    overrides = tmp_path / "o.json"
+    overrides.write_text(json.dumps({"model": {"latent": 4, "width": 8, "embed": 2}}))
+    code = train_main(["--data", str(corpus_dir), "--models", str(tmp_path / "m"), "--epochs", "1",
+                       "--batch-size", "32", "--config", str(overrides), "--quiet", "--seed", "3"])
+    out = capsys.readouterr().out
+    assert code == 0 and "iterations/epoch=" in out and "batch B=32" in out
+    saved = json.loads((tmp_path / "m" / "config.json").read_text())
+    assert saved["train"]["seed"] == 3 and saved["model"]["width"] == 8
+    overrides.write_text(json.dumps({"model": {"depth": 3}}))
+    assert train_main(["--data", str(corpus_dir), "--models", str(tmp_path / "x"), "--config", str(overrides)]) == 2
+    assert "unknown ModelConfig setting(s): depth" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as done:
+        train_main(["--help"])
+    assert done.value.code == 0 and "ceil(N/B)" in capsys.readouterr().out
