@@ -122,6 +122,15 @@ class Chord:
             f[12 + self.root] = 1
         return f
 
+    def transposed(self, semitones):
+        """The same chord `semitones` higher, its symbol respelled ('Am7/G' + 2 -> 'Bm7/A')."""
+        if self.root < 0:
+            return self
+        move = lambda pc: (pc + semitones) % 12
+        bass = "" if self.bass == self.root else "/" + NOTE_NAMES[move(self.bass)]
+        return Chord(NOTE_NAMES[move(self.root)] + _TOKEN.match(self.symbol).group(3) + bass, move(self.root),
+                     tuple(sorted(map(move, self.pitch_classes))), move(self.bass))
+
     @property
     def id(self):
         if self.root < 0:

@@ -3,6 +3,7 @@
 import dataclasses
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 
 
 def _check(condition, message):
@@ -115,3 +116,25 @@ def from_dict(cls, data):
 
 def config_from_dict(data):
     return from_dict(Config, data)
+
+
+def save_config(models_dir, cfg, extra=None):
+    """models_dir/config.json: the config plus `extra` facts (versions, epochs trained, batch summary)."""
+    from . import __version__
+    from .files import write_text
+
+    data = {**cfg.to_dict(), "musicgan_version": __version__, **(extra or {})}
+    write_text(Path(models_dir) / "config.json", json.dumps(data, indent=2, sort_keys=True))
+
+
+def load_config(models_dir):
+    """(Config, raw dict) from models_dir/config.json, with errors that say what to do."""
+    path = Path(models_dir) / "config.json"
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{path} is missing: train a model with `python train.py --models "
+                                f"{models_dir}`") from None
+    except ValueError as e:
+        raise ValueError(f"{path} is not valid JSON ({e})") from None
+    return config_from_dict({k: data[k] for k in ("representation", "model", "train") if k in data}), data

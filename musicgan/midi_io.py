@@ -131,3 +131,46 @@ def write_song(song, path):
     pm = song_to_pretty_midi(song)
     with atomic_path(path) as tmp:
         pm.write(str(tmp))
+
+
+def _fluidsynth_problem(soundfont):
+    """Why FluidSynth cannot render with `soundfont`, as one line, or None when it can."""
+    try:
+        import fluidsynth  # noqa: F401  (pyfluidsynth; finds libfluidsynth through ctypes on import)
+    except ImportError as e:
+        if isinstance(e, ModuleNotFoundError) and e.name == "fluidsynth":
+            return "pyfluidsynth is not installed: pip install pyfluidsynth"
+        return "libfluidsynth3 is not installed: apt-get install libfluidsynth3"
+    except OSError as e:
+        return f"libfluidsynth cannot be loaded ({e})"
+    if not Path(soundfont).is_file():
+        return f"no SoundFont at {soundfont}"
+    return None
+
+
+def synthesize(path, sample_rate=22050, soundfont=None):
+    """(mono float32 audio, method) for the MIDI file at `path`, not normalised.
+
+    Renders with FluidSynth and `soundfont` (default: the TimGM6mb.sf2 shipped with pretty_midi);
+    without pyfluidsynth/libfluidsynth3 it falls back to pretty_midi's sine waves and the method
+    reads "sine: <one-line reason>". Raises `MidiError` for a file that cannot be read.
+    """
+    import pretty_midi
+
+    data = _read_bytes(path)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            pm = pretty_midi.PrettyMIDI(io.BytesIO(data))
+    except Exception as e:
+        raise MidiError(f"corrupt or truncated MIDI ({str(e).strip()[:80] or type(e).__name__})") from None
+    soundfont = str(soundfont or Path(pretty_midi.__file__).parent / "TimGM6mb.sf2")
+    problem = _fluidsynth_problem(soundfont)
+    if problem is None:
+        try:
+            audio = pm.fluidsynth(fs=sample_rate, synthesizer=soundfont, normalize=False)
+            return np.asarray(audio, dtype=np.float32), "fluidsynth"
+        except Exception as e:       # a broken library or SoundFont must not cost the user the song
+            problem = f"FluidSynth failed ({str(e).strip()[:80] or type(e).__name__})"
+    audio = pm.synthesize(fs=sample_rate, normalize=False)
+    return np.asarray(audio, dtype=np.float32), f"sine: {problem}"

@@ -22,20 +22,21 @@ def generate_melodies(generator, features, phrase_bars, num_samples=1, seed=0, t
     The song is written phrase by phrase; each phrase sees the last bar of the one before, so
     any length works (a final partial phrase is generated whole and cut).
     """
+    import tensorflow as tf
+
     rng = np.random.default_rng(seed)
     beats_per_phrase = phrase_bars * C.BEATS_PER_BAR
     total_beats = len(features)
     phrases = -(-total_beats // beats_per_phrase)
-    padded = np.concatenate([features, features[:phrases * beats_per_phrase - total_beats]]) \
-        if phrases * beats_per_phrase > total_beats else features
+    padded = features[np.arange(phrases * beats_per_phrase) % total_beats]    # repeat to whole phrases
     latent = generator.inputs[0].shape[-1]
     previous = np.full((num_samples, C.STEPS_PER_BAR), C.REST, np.int32)
     out = []
     for k in range(phrases):
         chords = np.repeat(padded[None, k * beats_per_phrase:(k + 1) * beats_per_phrase], num_samples, 0)
         noise = rng.standard_normal((num_samples, latent)).astype(np.float32)
-        probs = generator.predict_on_batch([noise, chords.astype(np.float32), previous])
-        tokens = sample_tokens(np.asarray(probs), temperature, rng)
+        probs = generator([tf.constant(noise), tf.constant(chords, tf.float32), tf.constant(previous)]).numpy()
+        tokens = sample_tokens(probs, temperature, rng)
         out.append(tokens)
         previous = tokens[:, -C.STEPS_PER_BAR:].astype(np.int32)
     return np.concatenate(out, 1)[:, :total_beats * C.STEPS_PER_BEAT].astype(np.uint8)

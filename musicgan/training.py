@@ -2,7 +2,7 @@
 
 import csv
 import io
-import json
+import logging
 import math
 import shutil
 import time
@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from . import __version__, losses, networks
+from . import losses, networks
 from . import constants as C
 from .chords import parse_progression, progression_features
-from .config import Config, config_from_dict
+from .config import load_config, save_config
 from .dataset import iterations_per_epoch, prepare, tf_dataset
 from .files import atomic_path, write_text
 from .midi_io import write_song
@@ -136,32 +136,16 @@ def format_batch_summary(s):
 def save_models(gan, models_dir, cfg, extra):
     """generator.h5, discriminator.h5, gan.h5 and config.json, each written then renamed into place."""
     models_dir = Path(models_dir)
+    logging.getLogger("absl").setLevel(logging.ERROR)   # .h5 is our chosen format; Keras calls it legacy
     for name, model in (("generator", gan.generator), ("discriminator", gan.discriminator),
                         ("gan", networks.build_gan(gan.generator, gan.discriminator))):
         with atomic_path(models_dir / f"{name}.h5") as tmp:
             model.save(str(tmp))
-    write_config(models_dir, cfg, extra)
-
-
-def write_config(models_dir, cfg, extra):
-    data = {**cfg.to_dict(), "musicgan_version": __version__, "tensorflow_version": tf.__version__, **extra}
-    write_text(Path(models_dir) / "config.json", json.dumps(data, indent=2, sort_keys=True))
-
-
-def read_config(models_dir):
-    path = Path(models_dir) / "config.json"
-    try:
-        data = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise FileNotFoundError(f"{path} is missing: train a model with `python train.py --models "
-                                f"{models_dir}`") from None
-    except ValueError as e:
-        raise ValueError(f"{path} is not valid JSON ({e})") from None
-    return config_from_dict({k: data[k] for k in ("representation", "model", "train") if k in data}), data
+    save_config(models_dir, cfg, {"tensorflow_version": tf.__version__, **extra})
 
 
 def _check_resumable(models_dir, cfg):
-    saved, _ = read_config(models_dir)
+    saved, _ = load_config(models_dir)
     mine, theirs = cfg.to_dict(), saved.to_dict()
     mine["train"].pop("epochs"), theirs["train"].pop("epochs")
     diffs = [f"{part}.{k}: checkpoint {theirs[part][k]!r}, now {mine[part][k]!r}"
@@ -240,7 +224,7 @@ def train(cfg, data_dir="data", models_dir="models", cache_dir=None, resume=Fals
         gan.checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
         print_fn(f"resumed at epoch {int(gan.epoch) + 1}, iteration {int(gan.iteration)}")
     else:
-        write_config(models_dir, cfg, {"batch": summary})
+        save_config(models_dir, cfg, {"tensorflow_version": tf.__version__, "batch": summary})
     log_path = models_dir / "training_log.csv"
     rows = _read_log(log_path, int(gan.epoch))
     writer = tf.summary.create_file_writer(str(models_dir / "logs"))

@@ -1,0 +1,95 @@
+import json
+
+import mido
+import pretty_midi
+import pytest
+
+from musicgan import constants as C
+from musicgan import training
+from musicgan.cli import generate_main
+
+from .conftest import write_midi
+from .test_training import tiny_config
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    root = tmp_path_factory.mktemp("gen")
+    for i in range(2):
+        write_midi(root / "midi" / f"s{i}.mid", bars=8)
+    training.train(tiny_config(epochs=1), root / "midi", root / "models", progress=False, print_fn=str, jobs=1)
+    return root / "models"
+
+
+def _gen(models, tmp_path, *extra):
+    return generate_main(["--models", str(models), "--out", str(tmp_path / "song.mid"), *extra])
+
+
+def _block_chords(pm):
+    """Pitch-class sets of the Chords track, one per distinct onset time."""
+    track = next(i for i in pm.instruments if i.name == "Chords")
+    onsets = sorted({round(n.start, 6) for n in track.notes})
+    return [frozenset(n.pitch % 12 for n in track.notes if round(n.start, 6) == t) for t in onsets]
+
+
+def test_song_has_named_tracks_length_range_and_chords(models, tmp_path):
+    assert _gen(models, tmp_path, "--chords", "C G Am F", "--bars", "6", "--bpm", "120") == 0
+    pm = pretty_midi.PrettyMIDI(str(tmp_path / "song.mid"))
+    assert [i.name for i in pm.instruments] == ["Melody", "Chords"]
+    assert [t.name for t in mido.MidiFile(tmp_path / "song.mid").tracks if t.name] == ["Melody", "Chords"]
+    assert pm.get_end_time() == pytest.approx(6 * 4 * 0.5)
+    assert pm.estimate_tempo() > 0 and pm.get_tempo_changes()[1][0] == pytest.approx(120)
+    melody = pm.instruments[0].notes
+    assert melody and all(C.MIN_PITCH <= n.pitch <= C.MAX_PITCH for n in melody)
+    c, g, am, f = (frozenset(s) for s in ({0, 4, 7}, {7, 11, 2}, {9, 0, 4}, {5, 9, 0}))
+    assert _block_chords(pm) == [c, g, am, f, c, g]
+    meta = json.loads((tmp_path / "song.json").read_text())
+    assert meta["chords"] == "C | G | Am | F" and meta["seed"] == 0 and meta["bars"] == 6
+
+
+def test_seed_repeats_and_samples_are_numbered(models, tmp_path):
+    args = ["--chords", "Dm7 G7 | Cmaj7", "--bars", "4", "--num-samples", "2", "--seed", "7"]
+    _gen(models, tmp_path / "a", *args)
+    _gen(models, tmp_path / "b", *args)
+    for name in ("song_01.mid", "song_02.mid"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+    pm = pretty_midi.PrettyMIDI(str(tmp_path / "a" / "song_01.mid"))
+    assert len(_block_chords(pm)) == 6            # Dm7 G7 (half a bar each) Cmaj7, twice
+
+
+def test_options_key_accompaniment_programs_chords_file(models, tmp_path):
+    (tmp_path / "prog.txt").write_text("C | F\n")
+    assert _gen(models, tmp_path, "--chords-file", str(tmp_path / "prog.txt"), "--bars", "2", "--key", "D",
+                "--accompaniment", "arpeggio", "--melody-program", "73", "--chord-program", "24",
+                "--temperature", "0") == 0
+    pm = pretty_midi.PrettyMIDI(str(tmp_path / "song.mid"))
+    melody, chords = pm.instruments
+    assert (melody.program, chords.program) == (73, 24)
+    assert len(chords.notes) == 16 and {n.pitch % 12 for n in chords.notes[:8]} == {2, 6, 9}  # D major arpeggio
+    _gen(models, tmp_path, "--chords", "C", "--bars", "1", "--accompaniment", "none")
+    assert [i.name for i in pretty_midi.PrettyMIDI(str(tmp_path / "song.mid")).instruments] == ["Melody"]
+
+
+def test_errors_are_one_line(models, tmp_path, capsys):
+    cases = [(["--chords", "C G Hm7"], "bad chord 'Hm7' at position 3"),
+             (["--chords", "C", "--key", "Q"], "bad --key 'Q'"),
+             (["--chords", "C", "--bars", "0"], "--bars must be at least 1"),
+             ([], "give the progression"),
+             (["--chords", "C", "--melody-program", "200"], "0-127")]
+    for args, message in cases:
+        assert _gen(models, tmp_path, *args) == 2
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1, err
+    assert generate_main(["--chords", "C", "--models", str(tmp_path / "none")]) == 2
+    assert "python train.py" in capsys.readouterr().err
+
+
+def test_config_that_does_not_match_the_model_is_refused(models, tmp_path, capsys):
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "generator.h5").write_bytes((models / "generator.h5").read_bytes())
+    cfg = json.loads((models / "config.json").read_text())
+    cfg["representation"]["phrase_bars"] = 2
+    (broken / "config.json").write_text(json.dumps(cfg))
+    assert generate_main(["--chords", "C", "--models", str(broken), "--out", str(tmp_path / "x.mid")]) == 2
+    assert "does not match" in capsys.readouterr().err
