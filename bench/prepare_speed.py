@@ -1,20 +1,23 @@
 """How fast `musicgan.dataset.prepare` turns a MIDI folder into phrases, cold and cached.
 
-Three timed runs of prepare(DATA, cache_dir=..., jobs=..., progress=False), wall clock:
+Three kinds of timed run of prepare(DATA, cache_dir=..., jobs=..., progress=False), wall clock:
   cold, 1 job       fresh empty cache dir, files read in this process
-  cold, all cores   another fresh empty cache dir, os.cpu_count() spawned workers (start-up included)
+  cold, all cores   another fresh empty cache dir, os.cpu_count() spawned workers (their start-up
+                    and imports included)
   cached            a second run on the all-cores cache dir: no MIDI is read
-For each: files/second and seconds per 1000 files. Also the phrase count before and after
+Each is repeated --repeat times (median reported; pretty_midi is imported once beforehand so the
+first in-process run is not charged for it). For each: files/second and seconds per 1000 files. Also the phrase count before and after
 transposition (`Corpus.augmented()`) and the skip reasons of the cold run.
 
 Run from the repository root:
-    .venv/bin/python bench/prepare_speed.py [--data data] [--chord-source accompaniment|all]
+    .venv/bin/python bench/prepare_speed.py [--data data] [--chord-source accompaniment|all] [--repeat 3]
 Prints a table and writes bench/prepare_speed.json.
 """
 
 import argparse
 import json
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -25,30 +28,39 @@ from musicgan.config import Representation  # noqa: E402
 from musicgan.dataset import prepare  # noqa: E402
 
 
-def timed(data, cache, jobs, rep):
-    t0 = time.perf_counter()
-    corpus = prepare(data, cache_dir=cache, rep=rep, jobs=jobs, progress=False)
-    return corpus, time.perf_counter() - t0
+def timed(data, jobs, rep, repeat, cached=False):
+    """(corpus of the last run, median seconds) over `repeat` runs, each with a fresh cache dir."""
+    times = []
+    for _ in range(repeat):
+        with tempfile.TemporaryDirectory() as cache:
+            if cached:
+                prepare(data, cache_dir=cache, rep=rep, jobs=jobs, progress=False)
+            t0 = time.perf_counter()
+            corpus = prepare(data, cache_dir=cache, rep=rep, jobs=jobs, progress=False)
+            times.append(time.perf_counter() - t0)
+    return corpus, statistics.median(times)
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", default="data", help="folder scanned for MIDI files (default data)")
     ap.add_argument("--chord-source", default=Representation().chord_source, choices=("accompaniment", "all"))
+    ap.add_argument("--repeat", type=int, default=3, help="runs of each kind (median reported)")
     ap.add_argument("--out", default=str(Path(__file__).with_suffix(".json")), help="JSON results file")
     args = ap.parse_args()
     rep = Representation(chord_source=args.chord_source)
     cores = os.cpu_count() or 1
 
+    import pretty_midi  # noqa: F401  (imported once, outside the timings)
+
     runs = {}
-    with tempfile.TemporaryDirectory() as one, tempfile.TemporaryDirectory() as many:
-        corpus, runs["cold, 1 job"] = timed(args.data, one, 1, rep)
-        _, runs[f"cold, {cores} jobs"] = timed(args.data, many, None, rep)
-        cached, runs["cached"] = timed(args.data, many, None, rep)
+    corpus, runs["cold, 1 job"] = timed(args.data, 1, rep, args.repeat)
+    _, runs[f"cold, {cores} jobs"] = timed(args.data, None, rep, args.repeat)
+    cached, runs["cached"] = timed(args.data, None, rep, args.repeat, cached=True)
     summary = corpus.summary()
     files = summary["files_found"]
     melody, _, _ = corpus.augmented()
-    out = {"data": args.data, "representation": vars(rep), "cores": cores, "files_found": files,
+    out = {"data": args.data, "representation": vars(rep), "cores": cores, "repeat": args.repeat, "files_found": files,
            "files_used": summary["files_used"], "skipped": summary["skipped"],
            "phrases": summary["phrases"], "phrases_augmented": int(len(melody)),
            "cached_run_reread": cached.reread, "cached_phrases_match": int(len(cached.melody)) == summary["phrases"],

@@ -90,7 +90,7 @@ def build_parser():
     return parser
 
 
-QUICK = {"epochs": 3, "sample_every": 1, "save_every": 1}
+QUICK = {"epochs": 2, "sample_every": 1, "save_every": 1}
 
 
 def build_train_parser():
@@ -114,7 +114,7 @@ def build_train_parser():
     p.add_argument("--batch-size", type=int, help="phrases per mini-batch B (default: 64)")
     p.add_argument("--seed", type=int, help="seed of shuffling, noise and initial weights (default: 0)")
     p.add_argument("--loss", choices=("nonsaturating", "wgan-gp"),
-                   help="non-saturating with label smoothing + feature matching (default), or WGAN-GP")
+                   help="WGAN-GP (default) or non-saturating with label smoothing + feature matching")
     p.add_argument("--d-steps", type=int, help="discriminator steps per generator step (default: 1)")
     p.add_argument("--lr-scaling", choices=("none", "linear", "sqrt"),
                    help="scale the learning rates by batch size / reference batch (default: none)")
@@ -122,7 +122,7 @@ def build_train_parser():
     p.add_argument("--resume", action="store_true", help="continue the run in --models from its last checkpoint")
     p.add_argument("--fresh", action="store_true", help="delete --models/checkpoints and start over")
     p.add_argument("--quick", action="store_true",
-                   help="a short run (3 epochs, samples and .h5 every epoch) to see the whole loop work")
+                   help="a short run (2 epochs, samples and .h5 every epoch) to see the whole loop work")
     p.add_argument("--jobs", type=int, help="processes reading MIDI (default: all cores)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     return p
@@ -216,14 +216,11 @@ def _generate(args):
 def _render_extras(paths, wav, png):
     """Render .wav / .png next to each MIDI file (the audio and plotting modules load only when asked)."""
     if wav:
-        from .audio import write_wav
+        from .audio import fallback_note, write_wav
 
-        said = False
-        for path in paths:
-            method = write_wav(path, path.with_suffix(".wav"))
-            if method != "fluidsynth" and not said:
-                print(f"note: {method}")
-                said = True
+        notes = {fallback_note(write_wav(path, path.with_suffix(".wav"))) for path in paths} - {None}
+        for note in notes:
+            print(note)
     if png:
         import json as _json
 

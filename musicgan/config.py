@@ -48,10 +48,10 @@ class TrainConfig:
     """How training runs. Learning rates are for `reference_batch`; see `effective_lr`."""
     epochs: int = 40
     batch_size: int = 64
-    loss: str = "nonsaturating"   # or "wgan-gp"
+    loss: str = "wgan-gp"         # or "nonsaturating" (collapsed to one held note in 3 epochs: docs/experiments.md)
     d_steps: int = 1              # discriminator updates per generator update
-    g_lr: float = 2e-4
-    d_lr: float = 2e-4
+    g_lr: float = 1e-4
+    d_lr: float = 1e-4
     beta1: float = 0.5
     beta2: float = 0.9
     label_smoothing: float = 0.9  # target for real logits (one-sided; non-saturating loss only)

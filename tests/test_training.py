@@ -154,18 +154,18 @@ def test_a_save_that_dies_half_way_leaves_the_old_files(corpus_dir, tmp_path, mo
 def test_batch_summary_and_lr_scaling():
     cfg = Config(train=TrainConfig(batch_size=256, lr_scaling="linear", reference_batch=64, epochs=3))
     s = training.batch_summary(cfg, 1000)
-    assert (s["iterations_per_epoch"], s["total_steps"], s["g_lr"]) == (4, 12, pytest.approx(8e-4))
+    assert (s["iterations_per_epoch"], s["total_steps"], s["g_lr"]) == (4, 12, pytest.approx(4e-4))
     assert "ceil(N/B)" in training.format_batch_summary(s)
     sqrt = Config(train=TrainConfig(batch_size=256, lr_scaling="sqrt", drop_remainder=True))
     s = training.batch_summary(sqrt, 1000)
-    assert s["iterations_per_epoch"] == 3 and s["d_lr"] == pytest.approx(4e-4)
+    assert s["iterations_per_epoch"] == 3 and s["d_lr"] == pytest.approx(2e-4)
     assert "floor(N/B)" in training.format_batch_summary(s)
     gan = training.GAN(Config(model=ModelConfig(latent=4, width=8, embed=2),
                               train=TrainConfig(batch_size=256, lr_scaling="linear", warmup_epochs=1)))
     gan.set_learning_rates(step=0, iters_per_epoch=4)
-    assert float(gan.g_opt.learning_rate) == pytest.approx(2e-4 * (1 + 3 * 0.25))
+    assert float(gan.g_opt.learning_rate) == pytest.approx(1e-4 * (1 + 3 * 0.25))
     gan.set_learning_rates(step=10, iters_per_epoch=4)
-    assert float(gan.g_opt.learning_rate) == pytest.approx(8e-4)
+    assert float(gan.g_opt.learning_rate) == pytest.approx(4e-4)
 
 
 def test_train_command_line(corpus_dir, tmp_path, capsys):
