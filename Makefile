@@ -1,10 +1,10 @@
-# Two entry points for a new machine: `make demo` and `make test`. Each makes .venv if needed.
+# Two entry points for a new machine: `make demo` and `make test`. Each makes .venv if needed and
+# installs the Debian packages its features use when it can (root); otherwise it says what is missing.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: demo test prepare corpus clean deps-audio
-AUDIO_DEBS := libfluidsynth3 chromium
+.PHONY: demo test corpus clean deps-demo deps-test
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -12,21 +12,27 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $@
 
-demo: $(VENV)/.installed
-	$(PY) -m musicgan prepare --data data
-
-# FluidSynth for .wav rendering and Chromium for the browser test; both optional (sine synthesis, skip).
-deps-audio:
-	@if dpkg -s $(AUDIO_DEBS) >/dev/null 2>&1; then :; \
+# apt-get install $(1) when root; else one line naming what to install and what degrades ($(2)).
+define debs
+	@if dpkg -s $(1) >/dev/null 2>&1; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	  echo "installing $(AUDIO_DEBS) with apt-get"; \
+	  echo "installing $(1) with apt-get"; \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-	   apt-get install -y -qq --no-install-recommends $(AUDIO_DEBS) >/dev/null) \
-	  || echo "deps-audio: apt-get failed; audio falls back to sine synthesis, the browser test is skipped"; \
-	else echo "deps-audio: install $(AUDIO_DEBS) (sudo apt-get install $(AUDIO_DEBS)); until then audio" \
-	  "falls back to sine synthesis and the browser test is skipped"; fi
+	   apt-get install -y -qq --no-install-recommends $(1) >/dev/null) \
+	  || echo "apt-get failed: $(2)"; \
+	else echo "not root: install $(1) (sudo apt-get install $(1)); until then $(2)"; fi
+endef
 
-test: deps-audio $(VENV)/.installed
+deps-demo:      # FluidSynth renders .wav with a real SoundFont
+	$(call debs,libfluidsynth3,audio falls back to sine synthesis)
+
+deps-test:      # ... and Chromium runs the audition page's browser test
+	$(call debs,libfluidsynth3 chromium,audio falls back to sine synthesis and the browser test is skipped)
+
+demo: deps-demo $(VENV)/.installed
+	$(PY) -m musicgan prepare --data data --quiet
+
+test: deps-test $(VENV)/.installed
 	$(PY) -m pytest -q
 
 corpus: $(VENV)/.installed

@@ -2,12 +2,13 @@
 
 Three kinds of timed run of prepare(DATA, cache_dir=..., jobs=..., progress=False), wall clock:
   cold, 1 job       fresh empty cache dir, files read in this process
-  cold, all cores   another fresh empty cache dir, os.cpu_count() spawned workers (their start-up
+  cold, all cores   a fresh empty cache dir, os.cpu_count() spawned workers (their start-up
                     and imports included)
-  cached            a second run on the all-cores cache dir: no MIDI is read
+  cached            a second all-cores run on the same cache dir: no MIDI is read
 Each is repeated --repeat times (median reported; pretty_midi is imported once beforehand so the
-first in-process run is not charged for it). For each: files/second and seconds per 1000 files. Also the phrase count before and after
-transposition (`Corpus.augmented()`) and the skip reasons of the cold run.
+first in-process run is not charged for it). For each: files/second and seconds per 1000 files.
+Also the phrase count before and after transposition (`Corpus.augmented()`) and the skip reasons
+of the cold run.
 
 Run from the repository root:
     .venv/bin/python bench/prepare_speed.py [--data data] [--chord-source accompaniment|all] [--repeat 3]
@@ -60,10 +61,12 @@ def main():
     summary = corpus.summary()
     files = summary["files_found"]
     melody, _, _ = corpus.augmented()
-    out = {"data": args.data, "representation": vars(rep), "cores": cores, "repeat": args.repeat, "files_found": files,
+    out = {"data": args.data, "representation": vars(rep), "cores": cores, "repeat": args.repeat,
+           "files_found": files,
            "files_used": summary["files_used"], "skipped": summary["skipped"],
            "phrases": summary["phrases"], "phrases_augmented": int(len(melody)),
-           "cached_run_reread": cached.reread, "cached_phrases_match": int(len(cached.melody)) == summary["phrases"],
+           "cached_run_reread": cached.reread,
+           "cached_phrases_match": int(len(cached.melody)) == summary["phrases"],
            "runs": {name: {"seconds": round(s, 3), "files_per_second": round(files / s, 1),
                            "seconds_per_1000_files": round(1000 * s / max(files, 1), 3)}
                     for name, s in runs.items()}}
@@ -71,7 +74,8 @@ def main():
     print(f"{args.data}: {files} MIDI files, {summary['files_used']} used, chord_source={rep.chord_source}")
     print(f"\n{'run':<16} {'seconds':>9} {'files/s':>9} {'s/1000 files':>13}")
     for name, r in out["runs"].items():
-        print(f"{name:<16} {r['seconds']:>9.2f} {r['files_per_second']:>9.1f} {r['seconds_per_1000_files']:>13.2f}")
+        print(f"{name:<16} {r['seconds']:>9.2f} {r['files_per_second']:>9.1f} "
+              f"{r['seconds_per_1000_files']:>13.2f}")
     print(f"\nphrases          {out['phrases']:>8}  (untransposed)")
     print(f"phrases          {out['phrases_augmented']:>8}  (after corpus.augmented())")
     print(f"cached run       re-read {cached.reread} files, same phrases: {out['cached_phrases_match']}")
