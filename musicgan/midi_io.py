@@ -75,18 +75,23 @@ def _has_note_ons(data):
         return False
 
 
-def read_song(path):
-    """Read a MIDI file into a `Song`, or raise `MidiError` with a one-line reason."""
+def _load(path):
+    """(PrettyMIDI, raw bytes) of a MIDI file, or `MidiError` with the reason."""
     import pretty_midi
 
     data = _read_bytes(path)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            pm = pretty_midi.PrettyMIDI(io.BytesIO(data))
+            return pretty_midi.PrettyMIDI(io.BytesIO(data)), data
     except Exception as e:
         detail = str(e).strip().splitlines()[0][:80] if str(e).strip() else type(e).__name__
         raise MidiError(f"corrupt or truncated MIDI ({detail})") from None
+
+
+def read_song(path):
+    """Read a MIDI file into a `Song`, or raise `MidiError` with a one-line reason."""
+    pm, data = _load(path)
 
     _, bpms = pm.get_tempo_changes()
     for bpm in bpms:
@@ -157,13 +162,7 @@ def synthesize(path, sample_rate=22050, soundfont=None):
     """
     import pretty_midi
 
-    data = _read_bytes(path)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            pm = pretty_midi.PrettyMIDI(io.BytesIO(data))
-    except Exception as e:
-        raise MidiError(f"corrupt or truncated MIDI ({str(e).strip()[:80] or type(e).__name__})") from None
+    pm, _ = _load(path)
     soundfont = str(soundfont or Path(pretty_midi.__file__).parent / "TimGM6mb.sf2")
     problem = _fluidsynth_problem(soundfont)
     if problem is None:
