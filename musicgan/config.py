@@ -16,7 +16,9 @@ class Representation:
     """How MIDI becomes arrays; a cache or a model made with other values cannot be reused."""
     phrase_bars: int = 4          # bars per training phrase (16 steps a bar)
     hop_bars: int = 2             # bars between the starts of consecutive phrases of a song
-    chord_source: str = "accompaniment"   # chords from the other tracks, or "all" tracks
+    chord_source: str = "accompaniment"   # chords from the other tracks, as a player would read them,
+                                  # or "all" (agrees more with music21's chordify, but the melody
+                                  # then votes for its own chords: bench/chord_agreement.py)
     transpose: bool = True        # augment into every key where the melody stays in range
 
     def __post_init__(self):

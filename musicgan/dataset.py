@@ -19,7 +19,7 @@ from .config import Representation
 from .files import atomic_path, write_text
 
 ARRAYS = ("melody", "chords", "previous", "bar")
-CACHE_VERSION = 1
+CACHE_VERSION = 2            # bump when reading or chord recognition changes
 
 
 def scan(data_dir, exclude=()):
@@ -179,7 +179,7 @@ def _read_all(paths, rep, jobs, progress):
     jobs = jobs or os.cpu_count() or 1
     bar = tqdm(total=len(paths), desc="reading MIDI", unit="file", disable=not progress or not paths)
     try:
-        if jobs == 1 or len(paths) < 4 * jobs:
+        if jobs == 1 or len(paths) < 200 * jobs:    # spawning workers costs ~1 s (bench/prepare_speed.py)
             for p in paths:
                 yield read_file(p, rep)
                 bar.update()

@@ -51,7 +51,7 @@ def test_fold_into_range():
 
 def test_song_phrases_from_hand_made_midi(tmp_path):
     song = midi_io.read_song(write_midi(tmp_path / "a.mid", bars=8))
-    ph = encoding.song_phrases(song, Representation())
+    ph = encoding.song_phrases(song, Representation(chord_source="accompaniment"))
     assert ph["melody"].shape == (3, 64) and ph["chords"].shape == (3, 16) and ph["previous"].shape == (3, 16)
     assert ph["bar"].tolist() == [0, 2, 4]
     names = [chords.chord_name(c) for c in ph["chords"][0]]
