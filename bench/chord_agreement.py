@@ -4,7 +4,8 @@ For each MIDI file in data/chorales, music21 parses the *same MIDI file*, chordi
 every beat takes the chordified chord sounding at that beat's quarter offset and names it with
 `harmony.chordSymbolFromChord` (root pitch class + chordKind). musicgan reads the file with
 `midi_io.read_song` and labels each beat with `encoding.beat_chords`, from two chord sources:
-"accompaniment" (every track but the melody: alto + tenor + bass) and "all" (all four voices).
+melody weight 0 (alto + tenor + bass), 0.25, 0.5 (the default: the soprano votes half) and 1 (all
+four voices alike); see Representation.melody_chord_weight.
 
 Root agreement counts every beat where music21 gives a root (N.C. on our side is a miss).
 Root+quality agreement counts only beats whose chordKind maps onto one of musicgan's 13 qualities;
@@ -38,7 +39,8 @@ KINDS = {"major": "maj", "minor": "min", "dominant-seventh": "7", "minor-seventh
          "major-seventh": "maj7", "diminished": "dim", "augmented": "aug", "suspended-fourth": "sus4",
          "suspended-second": "sus2", "major-sixth": "6", "minor-sixth": "m6",
          "half-diminished-seventh": "m7b5", "diminished-seventh": "dim7"}
-SOURCES = ("accompaniment", "all")
+MELODY_WEIGHTS = (0.0, 0.25, 0.5, 1.0)
+SOURCES = tuple(f"melody weight {w:g}" for w in MELODY_WEIGHTS)
 ALL_METERS = RESPELL = False
 
 
@@ -49,7 +51,7 @@ def label(root, quality):
 
 
 def one_file(path):
-    """('ok', [(m21 root, m21 kind, our accompaniment id, our all id) per beat]) or ('skip', why).
+    """('ok', [(m21 root, m21 kind, our id for each of MELODY_WEIGHTS...) per beat]) or ('skip', why).
 
     A beat music21 cannot name has root -1 and the reason in place of the kind."""
     from music21 import converter, harmony
@@ -59,12 +61,12 @@ def one_file(path):
         return "skip", "not 4/4 throughout"
     grid = encoding.step_grid(song.beats)
     m = encoding.pick_melody(song)
-    ours = {"accompaniment": encoding.beat_chords([t for i, t in enumerate(song.tracks) if i != m], grid),
-            "all": encoding.beat_chords(song.tracks, grid)}
+    ours = [encoding.beat_chords(song.tracks, grid, [w if i == m else 1.0 for i in range(len(song.tracks))])
+            for w in MELODY_WEIGHTS]
     found = list(converter.parse(path).chordify().flatten().getElementsByClass("Chord"))
     starts = [float(c.offset) for c in found]
     rows = []
-    for k in range(len(ours["all"])):
+    for k in range(len(ours[0])):
         q = float(song.beats[k]) * song.bpm / 60.0
         i = bisect.bisect_right(starts, q + 1e-6) - 1
         root, kind = -1, "no chord sounding"
@@ -76,7 +78,7 @@ def one_file(path):
                 root, kind = named if cs.chordKind else (-1, "cannot be identified")
             except Exception as e:
                 kind = f"error {type(e).__name__}"
-        rows.append((root, kind, int(ours["accompaniment"][k]), int(ours["all"][k])))
+        rows.append((root, kind, *(int(o[k]) for o in ours)))
     return "ok", rows
 
 
@@ -145,9 +147,9 @@ def main():
     print(f"music21 'other' kind (root agreement only): {out['beats_other_kind']} "
           f"({', '.join(f'{k} {n}' for k, n in other_kinds.most_common(6))})")
     print()
-    print(f"{'chord_source':<14} {'root %':>8} {'beats':>7} {'root+quality %':>15} {'beats':>7}")
+    print(f"{'chords from':<18} {'root %':>8} {'beats':>7} {'root+quality %':>15} {'beats':>7}")
     for source, r in out["sources"].items():
-        print(f"{source:<14} {r['root_agreement_pct']:>8.2f} {r['root_beats']:>7} "
+        print(f"{source:<18} {r['root_agreement_pct']:>8.2f} {r['root_beats']:>7} "
               f"{r['root_quality_agreement_pct']:>15.2f} {r['root_quality_beats']:>7}")
     for source, r in out["sources"].items():
         print(f"\n{source}: top disagreements (music21 -> ours){'':8}by quality (music21 -> ours, our root)")

@@ -11,7 +11,7 @@ Also the phrase count before and after transposition (`Corpus.augmented()`) and 
 of the cold run.
 
 Run from the repository root:
-    .venv/bin/python bench/prepare_speed.py [--data data] [--chord-source accompaniment|all] [--repeat 3]
+    .venv/bin/python bench/prepare_speed.py [--data data] [--melody-chord-weight 0.5] [--repeat 3]
 Prints a table and writes bench/prepare_speed.json.
 """
 
@@ -45,23 +45,26 @@ def timed(data, jobs, rep, repeat, cached=False):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", default="data", help="folder scanned for MIDI files (default data)")
-    ap.add_argument("--chord-source", default=Representation().chord_source, choices=("accompaniment", "all"))
+    ap.add_argument("--melody-chord-weight", type=float, default=Representation().melody_chord_weight)
     ap.add_argument("--repeat", type=int, default=3, help="runs of each kind (median reported)")
     ap.add_argument("--out", default=str(Path(__file__).with_suffix(".json")), help="JSON results file")
     args = ap.parse_args()
-    rep = Representation(chord_source=args.chord_source)
+    rep = Representation(melody_chord_weight=args.melody_chord_weight)
     cores = os.cpu_count() or 1
 
     import pretty_midi  # noqa: F401  (imported once, outside the timings)
 
+    load = [os.getloadavg()[0]]
     runs = {}
     corpus, runs["cold, 1 job"] = timed(args.data, 1, rep, args.repeat)
     _, runs[f"cold, {cores} jobs"] = timed(args.data, None, rep, args.repeat)
     cached, runs["cached"] = timed(args.data, None, rep, args.repeat, cached=True)
+    load.append(os.getloadavg()[0])
     summary = corpus.summary()
     files = summary["files_found"]
     melody, _, _ = corpus.augmented()
     out = {"data": args.data, "representation": vars(rep), "cores": cores, "repeat": args.repeat,
+           "load_average_1min_before_after": [round(x, 2) for x in load],
            "files_found": files,
            "files_used": summary["files_used"], "skipped": summary["skipped"],
            "phrases": summary["phrases"], "phrases_augmented": int(len(melody)),
@@ -71,7 +74,8 @@ def main():
                            "seconds_per_1000_files": round(1000 * s / max(files, 1), 3)}
                     for name, s in runs.items()}}
 
-    print(f"{args.data}: {files} MIDI files, {summary['files_used']} used, chord_source={rep.chord_source}")
+    print(f"{args.data}: {files} MIDI files, {summary['files_used']} used, melody_chord_weight={rep.melody_chord_weight}, "
+          f"{cores} cores, load average {load[0]:.2f} before / {load[1]:.2f} after (others' work skews times)")
     print(f"\n{'run':<16} {'seconds':>9} {'files/s':>9} {'s/1000 files':>13}")
     for name, r in out["runs"].items():
         print(f"{name:<16} {r['seconds']:>9.2f} {r['files_per_second']:>9.1f} "

@@ -12,7 +12,7 @@ def _prepare(args):
     from .config import Representation
     from .dataset import format_summary, prepare
 
-    corpus = prepare(args.data, args.cache, Representation(chord_source=args.chord_source),
+    corpus = prepare(args.data, args.cache, Representation(melody_chord_weight=args.melody_chord_weight),
                      jobs=args.jobs, progress=not args.quiet)
     summary = corpus.summary()
     print(format_summary(summary))
@@ -62,8 +62,9 @@ def build_parser():
     p.add_argument("--data", default="data", help="folder of MIDI files (default: data)")
     p.add_argument("--cache", help="cache folder (default: DATA/cache)")
     p.add_argument("--jobs", type=int, help="worker processes (default: all cores)")
-    p.add_argument("--chord-source", choices=("accompaniment", "all"), default="accompaniment",
-                   help="recognise chords from the non-melody tracks (default) or from all tracks")
+    p.add_argument("--melody-chord-weight", type=float, default=0.5,
+                   help="how much the melody counts in chord recognition against the other tracks: "
+                   "0 = accompaniment only, 1 = all voices alike (default: 0.5)")
     p.add_argument("--json", action="store_true", help="also print the summary as one JSON line")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=_prepare)

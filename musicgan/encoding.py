@@ -84,20 +84,23 @@ def melody_track(tokens, step_seconds, name="Melody", program=0, offset=0.0):
     return make_track(name, tokens_to_notes(tokens, step_seconds, offset), program)
 
 
-def beat_chords(tracks, grid):
-    """Chord id per beat from duration-weighted pitch classes and the lowest note of each beat."""
+def beat_chords(tracks, grid, weights=None):
+    """Chord id per beat from duration-weighted pitch classes and the lowest note of each beat.
+
+    `weights` (one per track, default 1) lets the melody vote less than the accompaniment.
+    """
     n_steps = len(grid) - 1
     weight = np.zeros((n_steps, 12), np.float32)
     low = np.full(n_steps, 128)
-    for t in tracks:
-        if t.is_drum or not len(t):
+    for t, w in zip(tracks, weights or [1.0] * len(tracks)):
+        if t.is_drum or not len(t) or w <= 0:
             continue
         start, end = _note_steps(t, grid)
         end = np.minimum(end, n_steps)
         lengths = np.maximum(end - start, 0)
         steps = np.repeat(start, lengths) + np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
         pitches = np.repeat(t.pitches, lengths)
-        np.add.at(weight, (steps, pitches % 12), 1.0)
+        np.add.at(weight, (steps, pitches % 12), w)
         np.minimum.at(low, steps, pitches)
     beats = n_steps // C.STEPS_PER_BEAT
     weight = weight[:beats * C.STEPS_PER_BEAT].reshape(beats, C.STEPS_PER_BEAT, 12).sum(1)
@@ -118,9 +121,9 @@ def song_phrases(song, rep):
     grid = step_grid(song.beats)
     m = pick_melody(song)
     pitch, onset = melody_line(song.tracks[m], grid)
-    others = [t for i, t in enumerate(song.tracks) if i != m]
-    source = song.tracks if rep.chord_source == "all" or not others else others
-    beat_ids = beat_chords(source, grid)
+    solo = len(song.tracks) == 1       # a lone track is its own harmony
+    beat_ids = beat_chords(song.tracks, grid, [rep.melody_chord_weight if i == m and not solo else 1.0
+                                               for i in range(len(song.tracks))])
 
     bars = len(pitch) // C.STEPS_PER_BAR
     steps, beats = rep.phrase_bars * C.STEPS_PER_BAR, rep.phrase_bars * C.BEATS_PER_BAR

@@ -67,7 +67,7 @@ def test_every_bad_file_is_skipped_with_its_reason(tmp_path, monkeypatch):
     monkeypatch.setattr(Path, "read_bytes", lambda p: (_ for _ in ()).throw(PermissionError(13, "denied"))
                         if p.name == "locked.mid" else real_read(p))
     expect["locked.mid"] = "permission denied"
-    corpus = dataset.prepare(tmp_path / "midi", tmp_path / "cache", Representation(chord_source="accompaniment"),
+    corpus = dataset.prepare(tmp_path / "midi", tmp_path / "cache", Representation(melody_chord_weight=0),
                              jobs=1, progress=False)
     by_name = {Path(e["path"]).name: e for e in corpus.report}
     assert set(by_name) == set(expect) | {"good.mid"}

@@ -51,7 +51,7 @@ def test_fold_into_range():
 
 def test_song_phrases_from_hand_made_midi(tmp_path):
     song = midi_io.read_song(write_midi(tmp_path / "a.mid", bars=8))
-    ph = encoding.song_phrases(song, Representation(chord_source="accompaniment"))
+    ph = encoding.song_phrases(song, Representation(melody_chord_weight=0))
     assert ph["melody"].shape == (3, 64) and ph["chords"].shape == (3, 16) and ph["previous"].shape == (3, 16)
     assert ph["bar"].tolist() == [0, 2, 4]
     names = [chords.chord_name(c) for c in ph["chords"][0]]
@@ -69,7 +69,16 @@ def test_melody_out_of_range_moves_by_octaves(tmp_path):
     assert first == MELODY[0][0] and mel.max() < C.VOCAB_SIZE
 
 
-def test_chord_source_all_uses_the_melody_too(tmp_path):
+def test_a_lone_melody_track_is_its_own_harmony(tmp_path):
     song = midi_io.read_song(write_midi(tmp_path / "solo.mid", bars=4, accompaniment=False))
-    ph = encoding.song_phrases(song, Representation(chord_source="all"))
+    ph = encoding.song_phrases(song, Representation(melody_chord_weight=0))
     assert ph["chords"].shape == (1, 16) and (ph["chords"] > 0).all()
+
+
+def test_melody_weight_decides_between_accompaniment_and_all_voices():
+    step = 0.125
+    grid = np.arange(5) * step
+    accomp = midi_io.make_track("acc", [(55, 0, 0.5), (58, 0, 0.5)])          # G Bb: Gm or Eb?
+    melody = midi_io.make_track("mel", [(63, 0, 0.5)])                         # Eb on top
+    ids = [encoding.beat_chords([melody, accomp], grid, [w, 1.0])[0] for w in (0.0, 0.5)]
+    assert [chords.chord_name(i) for i in ids] == ["Gm", "Eb"]
