@@ -30,7 +30,8 @@ deps-test:      # ... and Chromium runs the audition page's browser test
 	$(call debs,libfluidsynth3 chromium,audio falls back to sine synthesis and the browser test is skipped)
 
 demo: deps-demo $(VENV)/.installed
-	$(PY) -m musicgan prepare --data data --quiet
+	$(PY) generate.py --chords "C G Am F" --bars 16 --out out/song.mid --num-samples 3 --wav --png
+	$(PY) -m musicgan audition out/
 
 test: deps-test $(VENV)/.installed
 	$(PY) -m pytest -q

@@ -154,7 +154,7 @@ def _train(args):
 
     cfg = train_config(args)
     train(cfg, args.data, args.models, args.cache, resume=args.resume, fresh=args.fresh,
-          progress=not args.quiet, jobs=args.jobs)
+          progress=not args.quiet, jobs=args.jobs, command=" ".join(["python train.py", *sys.argv[1:]]))
     print(f"models written to {args.models}/")
     return 0
 

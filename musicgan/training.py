@@ -144,8 +144,8 @@ def save_models(gan, models_dir, cfg, extra):
     save_config(models_dir, cfg, {"tensorflow_version": tf.__version__, **extra})
 
 
-def _check_resumable(models_dir, cfg):
-    saved, _ = load_config(models_dir)
+def _check_resumable(ckpt_dir, cfg):
+    saved, _ = load_config(ckpt_dir)
     mine, theirs = cfg.to_dict(), saved.to_dict()
     mine["train"].pop("epochs"), theirs["train"].pop("epochs")
     diffs = [f"{part}.{k}: checkpoint {theirs[part][k]!r}, now {mine[part][k]!r}"
@@ -185,7 +185,7 @@ def _read_log(path, upto_epoch):
 
 
 def train(cfg, data_dir="data", models_dir="models", cache_dir=None, resume=False, fresh=False,
-          progress=True, print_fn=print, jobs=None):
+          progress=True, print_fn=print, jobs=None, command=None):
     """Train on every MIDI file under data_dir; write checkpoints, logs, samples and .h5 to models_dir.
 
     Returns the trained `GAN`. Ctrl-C saves a checkpoint and returns; a diverging loss raises
@@ -204,7 +204,7 @@ def train(cfg, data_dir="data", models_dir="models", cache_dir=None, resume=Fals
     if resume:
         if not has_ckpt:
             raise TrainingError(f"nothing to resume: no checkpoint in {ckpt_dir}")
-        _check_resumable(models_dir, cfg)
+        _check_resumable(ckpt_dir, cfg)
 
     corpus = prepare(data_dir, cache_dir, cfg.representation, jobs=jobs, progress=progress)
     melody, chord_ids, previous = corpus.augmented(cfg.representation.transpose)
@@ -224,7 +224,8 @@ def train(cfg, data_dir="data", models_dir="models", cache_dir=None, resume=Fals
         gan.checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
         print_fn(f"resumed at epoch {int(gan.epoch) + 1}, iteration {int(gan.iteration)}")
     else:
-        save_config(models_dir, cfg, {"tensorflow_version": tf.__version__, "batch": summary})
+        # the run's config sits with its checkpoints; models/config.json changes only with the .h5 files
+        save_config(ckpt_dir, cfg, {"tensorflow_version": tf.__version__, "batch": summary, "command": command})
     log_path = models_dir / "training_log.csv"
     rows = _read_log(log_path, int(gan.epoch))
     writer = tf.summary.create_file_writer(str(models_dir / "logs"))
@@ -275,5 +276,5 @@ def train(cfg, data_dir="data", models_dir="models", cache_dir=None, resume=Fals
         if done % t.sample_every == 0 or done == t.epochs:
             write_samples(gan, models_dir, done, cfg.representation)
         if done % t.save_every == 0 or done == t.epochs:
-            save_models(gan, models_dir, cfg, {"batch": summary, "epochs_trained": done})
+            save_models(gan, models_dir, cfg, {"batch": summary, "epochs_trained": done, "command": command})
     return gan
