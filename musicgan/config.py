@@ -36,6 +36,7 @@ class ModelConfig:
     latent: int = 64              # noise dimensions
     width: int = 128              # channels of the convolution blocks
     embed: int = 16               # embedding size of a previous-bar token
+    pitch_channel: bool = False   # give the discriminator each onset's pitch height as a number
 
     def __post_init__(self):
         for name in ("latent", "width", "embed"):

@@ -53,6 +53,24 @@ def pitch_class_entropy(tokens):
     return float(-(p * np.log2(p)).sum())
 
 
+def intervals(tokens):
+    """Absolute semitone steps between consecutive onsets within each melody, pooled."""
+    tokens = np.asarray(tokens).astype(int)
+    out = [np.abs(np.diff(row[row >= C.FIRST_PITCH_TOKEN])) for row in tokens]
+    return np.concatenate(out) if out else np.zeros(0, int)
+
+
+def mean_abs_interval(tokens):
+    steps = intervals(tokens)
+    return float(steps.mean()) if len(steps) else 0.0
+
+
+def leap_rate(tokens, semitones=12):
+    """Share of melodic steps larger than an octave."""
+    steps = intervals(tokens)
+    return float((steps > semitones).mean()) if len(steps) else 0.0
+
+
 def diversity(tokens):
     """Mean share of steps at which two melodies (over the same chords) differ, over all pairs."""
     pitch = sounding_pitch(tokens)
@@ -67,4 +85,5 @@ def summary(tokens, chord_ids):
     return {"chord_tone_ratio": chord_tone_ratio(tokens, chord_ids),
             "strong_beat_chord_tone_ratio": chord_tone_ratio(tokens, chord_ids, strong_beats_only=True),
             "empty_bar_rate": empty_bar_rate(tokens), "notes_per_bar": notes_per_bar(tokens),
-            "pitch_class_entropy": pitch_class_entropy(tokens)}
+            "pitch_class_entropy": pitch_class_entropy(tokens), "mean_abs_interval": mean_abs_interval(tokens),
+            "leap_rate": leap_rate(tokens)}

@@ -7,6 +7,7 @@ melody (B, steps, VOCAB) one-hot or probabilities.
 """
 
 import keras
+import numpy as np
 from keras import layers
 
 from . import constants as C
@@ -61,7 +62,15 @@ def build_discriminator(rep, cfg):
     melody, chords, previous = inputs = _inputs(rep, keras.Input((steps, C.VOCAB_SIZE), name="melody"))
     chords_x4 = layers.UpSampling1D(C.STEPS_PER_BEAT, name="d_chords_x4")(chords)
     chords_x2 = layers.UpSampling1D(2, name="d_chords_x2")(chords)
-    x = _block(melody, chords_x4, cfg.width, "d_16th")
+    x = melody
+    if cfg.pitch_channel:   # a fixed projection: onset height in octaves around F#4, 0 for rest/hold,
+        # so that melodic intervals are one linear filter away instead of 39x39 token pairs
+        height = np.zeros((C.VOCAB_SIZE, 1), np.float32)
+        height[C.FIRST_PITCH_TOKEN:, 0] = (np.arange(C.NUM_PITCHES) + C.MIN_PITCH - 66) / 12
+        h = layers.Dense(1, use_bias=False, trainable=False, name="d_pitch_height",
+                         kernel_initializer=keras.initializers.Constant(height))(melody)
+        x = layers.Concatenate(name="d_melody_height")([melody, h])
+    x = _block(x, chords_x4, cfg.width, "d_16th")
     x = _block(x, chords_x4, cfg.width, "d_8th", strides=2)
     x = _block(x, chords_x2, cfg.width, "d_beat", strides=2)
     x = _block(x, chords, cfg.width, "d_bar", strides=C.BEATS_PER_BAR)          # (B, bars, width)
