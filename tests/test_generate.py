@@ -93,3 +93,18 @@ def test_config_that_does_not_match_the_model_is_refused(models, tmp_path, capsy
     (broken / "config.json").write_text(json.dumps(cfg))
     assert generate_main(["--chords", "C", "--models", str(broken), "--out", str(tmp_path / "x.mid")]) == 2
     assert "does not match" in capsys.readouterr().err
+
+
+def test_wav_png_and_audition_page_from_generate(models, tmp_path, capsys):
+    import wave
+
+    from musicgan.cli import main
+
+    assert _gen(models, tmp_path, "--chords", "Am F C G", "--bars", "2", "--num-samples", "2", "--wav", "--png") == 0
+    for i in (1, 2):
+        with wave.open(str(tmp_path / f"song_0{i}.wav")) as w:
+            assert 2 * 4 * 0.6 <= w.getnframes() / w.getframerate() <= 2 * 4 * 0.6 + 2   # + release tail
+        assert (tmp_path / f"song_0{i}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert main(["audition", str(tmp_path)]) == 0
+    page = (tmp_path / "index.html").read_text()
+    assert page.count("<audio") == 2 and "Am F C G".replace(" ", " | ") in page
