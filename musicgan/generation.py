@@ -3,7 +3,6 @@
 import json
 from pathlib import Path
 
-import numpy as np
 
 from . import chords as ch
 from . import constants as C

@@ -8,7 +8,6 @@ import shutil
 import time
 from pathlib import Path
 
-import numpy as np
 import tensorflow as tf
 
 from . import losses, networks
@@ -22,7 +21,6 @@ from .sampling import generate_melodies, render_song
 
 SAMPLE_PROGRESSIONS = ("C G Am F", "Am F C G", "Dm7 G7 Cmaj7 Cmaj7")
 LOG_FIELDS = ("epoch", "d_loss", "g_loss", "d_real", "d_fake", "seconds")
-FIXED_SETTINGS = ("representation", "model")      # a resumed run must match these and `train` but epochs
 
 
 class TrainingError(RuntimeError):

@@ -61,7 +61,7 @@ def _bad_corpus(root):
 
 def test_every_bad_file_is_skipped_with_its_reason(tmp_path, monkeypatch):
     good, expect = _bad_corpus(tmp_path / "midi")
-    locked = write_midi(tmp_path / "midi" / "sub" / "locked.mid")
+    write_midi(tmp_path / "midi" / "sub" / "locked.mid")
     real_read = Path.read_bytes
     # CI runs as root, where chmod 000 still reads: refuse this one file the way the OS would
     monkeypatch.setattr(Path, "read_bytes", lambda p: (_ for _ in ()).throw(PermissionError(13, "denied"))
