@@ -4,7 +4,5 @@ import os
 
 __version__ = "0.1.0"
 
-# TensorFlow's C++ start-up chatter is not for users; real errors still show. oneDNN's custom ops
-# are off so that results repeat bit for bit (resume, --seed); measured in bench/ (see RESULTS).
+# TensorFlow's C++ info and warning lines are not for users; its errors still show.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
