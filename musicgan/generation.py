@@ -1,16 +1,14 @@
 """Songs from a trained model: load generator.h5 + config.json, write MIDI (and a JSON sidecar) per sample."""
 
 import json
+import re
 from pathlib import Path
-
 
 from . import chords as ch
 from . import constants as C
 from .config import load_config
 from .midi_io import write_song
 from .sampling import generate_melodies, render_song
-
-NOTE_SHIFTS = {n: i for i, n in enumerate(ch.NOTE_NAMES)} | {"Db": 1, "D#": 3, "Gb": 6, "G#": 8, "A#": 10}
 
 
 class ModelError(ValueError):
@@ -21,17 +19,18 @@ def key_shift(key):
     """Semitones to move a progression written in C: 'D' -> 2, 'Bb' -> -2, '-3' -> -3, '+5' -> 5."""
     if key is None:
         return 0
-    if key in NOTE_SHIFTS:
-        shift = NOTE_SHIFTS[key]
-        return shift - 12 if shift > 6 else shift
     try:
         return int(key)
     except ValueError:
-        raise ValueError(f"bad --key {key!r}: give a note name (C, D, Eb, F#, ...) or semitones (-3, +2)") from None
+        pass
+    if not re.fullmatch(r"[A-G][#b]?", key):
+        raise ValueError(f"bad --key {key!r}: give a note name (C, D, Eb, F#, ...) or semitones (-3, +2)")
+    root = ch.parse_chord(key).root
+    return root - 12 if root > 6 else root
 
 
 def load_generator(models_dir):
-    """(generator, config dict) from models_dir, checked against each other."""
+    """(generator, Config, raw config.json dict) from models_dir, checked against each other."""
     models_dir = Path(models_dir)
     path = models_dir / "generator.h5"
     if not path.exists():
