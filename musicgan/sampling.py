@@ -43,10 +43,11 @@ def generate_melodies(generator, features, phrase_bars, num_samples=1, seed=0, t
 
 
 def chord_track(beat_chords, beat_seconds, style="block", program=0):
-    """Voice per-beat `Chord`s: block chords (with a bass root) held while the chord lasts, or arpeggios."""
+    """Voice per-beat `Chord`s: block chords (over the chord's bass) held while the chord lasts and
+    struck again at each bar line, or arpeggios in eighth notes."""
     notes, start = [], 0
     for i in range(1, len(beat_chords) + 1):
-        if i < len(beat_chords) and beat_chords[i] == beat_chords[start]:
+        if i < len(beat_chords) and beat_chords[i] == beat_chords[start] and i % C.BEATS_PER_BAR:
             continue
         chord = beat_chords[start]
         if chord.root >= 0:
