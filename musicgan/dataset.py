@@ -19,6 +19,8 @@ from .config import Representation
 from .files import atomic_path, write_text
 
 ARRAYS = ("melody", "chords", "previous", "bar")
+REPORT_KEYS = ("path", "status", "reason", "phrases")
+MIN_FILES_PER_WORKER = 200   # spawning a worker costs ~1 s, ~300 files' reading (bench/prepare_speed.py)
 CACHE_VERSION = 2            # bump when reading or chord recognition changes
 
 
@@ -156,8 +158,9 @@ def prepare(data_dir, cache_dir=None, rep=None, jobs=None, progress=True):
     for entry, arrays in _read_all(todo, rep, jobs, progress):
         results[entry["path"]] = (entry, arrays)
 
-    report = [{k: results[str(p)][0][k] for k in ("path", "status", "reason", "phrases")} for p in paths]
-    blocks = [(i, results[str(p)][1]) for i, p in enumerate(paths) if results[str(p)][1] is not None]
+    done = [results[str(p)] for p in paths]
+    report = [{k: entry[k] for k in REPORT_KEYS} for entry, _ in done]
+    blocks = [(i, arrays) for i, (_, arrays) in enumerate(done) if arrays is not None]
     empty = {"melody": np.zeros((0, rep.phrase_bars * C.STEPS_PER_BAR), np.uint8),
              "chords": np.zeros((0, rep.phrase_bars * C.BEATS_PER_BAR), np.int16),
              "previous": np.zeros((0, C.STEPS_PER_BAR), np.uint8), "bar": np.zeros(0, int)}
@@ -179,7 +182,7 @@ def _read_all(paths, rep, jobs, progress):
     jobs = jobs or os.cpu_count() or 1
     bar = tqdm(total=len(paths), desc="reading MIDI", unit="file", disable=not progress or not paths)
     try:
-        if jobs == 1 or len(paths) < 200 * jobs:    # spawning workers costs ~1 s (bench/prepare_speed.py)
+        if jobs == 1 or len(paths) < MIN_FILES_PER_WORKER * jobs:
             for p in paths:
                 yield read_file(p, rep)
                 bar.update()

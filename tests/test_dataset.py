@@ -83,7 +83,8 @@ def test_every_bad_file_is_skipped_with_its_reason(tmp_path, monkeypatch):
     assert summary["chord_qualities"] == {"maj": 36, "min": 12}
 
 
-def test_parallel_read_matches_serial(tmp_path):
+def test_parallel_read_matches_serial(tmp_path, monkeypatch):
+    monkeypatch.setattr(dataset, "MIN_FILES_PER_WORKER", 1)
     for i in range(9):
         write_midi(tmp_path / "midi" / f"s{i}.mid", bars=4 + i)
     serial = dataset.prepare(tmp_path / "midi", tmp_path / "c1", jobs=1, progress=False)
