@@ -108,3 +108,13 @@ def test_wav_png_and_audition_page_from_generate(models, tmp_path, capsys):
     assert main(["audition", str(tmp_path)]) == 0
     page = (tmp_path / "index.html").read_text()
     assert page.count("<audio") == 2 and "Am F C G".replace(" ", " | ") in page
+
+
+def test_a_damaged_generator_file_says_how_to_get_a_good_one(models, tmp_path, capsys):
+    broken = tmp_path / "damaged"
+    broken.mkdir()
+    (broken / "generator.h5").write_bytes(b"not an HDF5 file")
+    (broken / "config.json").write_text((models / "config.json").read_text())
+    assert generate_main(["--chords", "C", "--models", str(broken), "--out", str(tmp_path / "x.mid")]) == 2
+    err = capsys.readouterr().err
+    assert "cannot load" in err and "--fresh" in err and err.count("\n") == 1

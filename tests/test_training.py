@@ -183,3 +183,11 @@ def test_train_command_line(corpus_dir, tmp_path, capsys):
     with pytest.raises(SystemExit) as done:
         train_main(["--help"])
     assert done.value.code == 0 and "ceil(N/B)" in capsys.readouterr().out
+
+
+def test_a_folder_without_usable_music_is_refused(tmp_path, capsys):
+    (tmp_path / "midi").mkdir()
+    write_midi(tmp_path / "midi" / "waltz.mid", meter=(3, 4))
+    assert train_main(["--data", str(tmp_path / "midi"), "--models", str(tmp_path / "m"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "no usable phrases" in err and "meter 3/4" in err
