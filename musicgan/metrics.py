@@ -87,3 +87,25 @@ def summary(tokens, chord_ids):
             "empty_bar_rate": empty_bar_rate(tokens), "notes_per_bar": notes_per_bar(tokens),
             "pitch_class_entropy": pitch_class_entropy(tokens), "mean_abs_interval": mean_abs_interval(tokens),
             "leap_rate": leap_rate(tokens)}
+
+
+# Metrics that the training loop watches, each compared with the corpus on its own scale.
+WATCHED = ("chord_tone_ratio", "strong_beat_chord_tone_ratio", "empty_bar_rate", "notes_per_bar",
+           "pitch_class_entropy", "mean_abs_interval", "leap_rate")
+
+
+def distance(model, real):
+    """Mean over WATCHED of |model - real| / max(|real|, 0.1): 0 = like the corpus, lower is better."""
+    return float(np.mean([abs(model[k] - real[k]) / max(abs(real[k]), 0.1) for k in WATCHED]))
+
+
+def warnings_for(m):
+    """Plain-language warnings for a collapsed or silent generator, from `summary` + `diversity`."""
+    out = []
+    if m.get("diversity", 1.0) < 0.05:
+        out.append(f"mode collapse: melodies from different noise are nearly identical "
+                   f"(diversity {m['diversity']:.3f})")
+    if m["notes_per_bar"] < 0.5 or m["empty_bar_rate"] > 0.5:
+        out.append(f"the generator is mostly silent ({m['notes_per_bar']:.2f} notes a bar, "
+                   f"{m['empty_bar_rate']:.0%} empty bars)")
+    return out

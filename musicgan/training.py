@@ -8,19 +8,22 @@ import shutil
 import time
 from pathlib import Path
 
+import numpy as np
 import tensorflow as tf
 
-from . import losses, networks
+from . import losses, metrics, networks
 from . import constants as C
-from .chords import parse_progression, progression_features
+from .chords import FEATURES, parse_progression, progression_features
 from .config import load_config, save_config
 from .dataset import iterations_per_epoch, prepare, tf_dataset
 from .files import atomic_path, write_text
 from .midi_io import write_song
-from .sampling import generate_melodies, render_song
+from .sampling import generate_melodies, render_song, sample_tokens
 
 SAMPLE_PROGRESSIONS = ("C G Am F", "Am F C G", "Dm7 G7 Cmaj7 Cmaj7")
-LOG_FIELDS = ("epoch", "d_loss", "g_loss", "d_real", "d_fake", "seconds")
+LOG_FIELDS = ("epoch", "d_loss", "g_loss", "d_real", "d_fake", "seconds", "quality", "chord_tone_ratio",
+              "notes_per_bar", "mean_abs_interval", "diversity")
+QUALITY_WINDOWS, QUALITY_SAMPLES = 16, 8     # corpus chord windows x noises per window, fixed per run
 
 
 class TrainingError(RuntimeError):
@@ -131,12 +134,14 @@ def format_batch_summary(s):
             f"scaling {s['lr_scaling']}, warmup {s['warmup_steps']} steps)")
 
 
-def save_models(gan, models_dir, cfg, extra):
+def save_models(gan, models_dir, cfg, extra, generator_only=False):
     """generator.h5, discriminator.h5, gan.h5 and config.json, each written then renamed into place."""
     models_dir = Path(models_dir)
     logging.getLogger("absl").setLevel(logging.ERROR)   # .h5 is our chosen format; Keras calls it legacy
-    for name, model in (("generator", gan.generator), ("discriminator", gan.discriminator),
-                        ("gan", networks.build_gan(gan.generator, gan.discriminator))):
+    models = [("generator", gan.generator)]
+    if not generator_only:
+        models += [("discriminator", gan.discriminator), ("gan", networks.build_gan(gan.generator, gan.discriminator))]
+    for name, model in models:
         with atomic_path(models_dir / f"{name}.h5") as tmp:
             model.save(str(tmp))
     save_config(models_dir, cfg, {"tensorflow_version": tf.__version__, **extra})
@@ -164,6 +169,40 @@ def write_samples(gan, models_dir, epoch, rep, bpm=100.0):
         write_song(render_song(tokens, beat_chords, bpm), path)
         paths.append(path)
     return paths
+
+
+class QualityWatch:
+    """Cheap melody metrics on fixed corpus chord windows, compared with the corpus melodies there.
+
+    GAN losses do not say when the music got good; this does, every `sample_every` epochs.
+    """
+
+    def __init__(self, melody, chord_ids, seed):
+        rng = np.random.default_rng(seed)
+        pick = rng.choice(len(melody), min(QUALITY_WINDOWS, len(melody)), replace=False)
+        self.ids = np.repeat(chord_ids[pick], QUALITY_SAMPLES, 0)          # (windows * samples, beats)
+        self.real = metrics.summary(melody, chord_ids)                     # the whole corpus
+        self.seed = seed
+
+    def __call__(self, generator):
+        rng = np.random.default_rng(self.seed)
+        latent = generator.inputs[0].shape[-1]
+        noise = rng.standard_normal((len(self.ids), latent)).astype(np.float32)
+        previous = np.full((len(self.ids), C.STEPS_PER_BAR), C.REST, np.int32)
+        probs = generator([tf.constant(noise), tf.constant(FEATURES[self.ids]), tf.constant(previous)]).numpy()
+        tokens = sample_tokens(probs, 1.0, rng)
+        m = metrics.summary(tokens, self.ids)
+        m["diversity"] = float(np.mean([metrics.diversity(w) for w in tokens.reshape(-1, QUALITY_SAMPLES,
+                                                                                      tokens.shape[1])]))
+        m["quality"] = metrics.distance(m, self.real)
+        return m
+
+
+def _best_quality(best_dir):
+    try:
+        return load_config(best_dir)[1]["quality"]["quality"]
+    except (OSError, ValueError, KeyError):
+        return float("inf")
 
 
 def _write_log(path, rows):
@@ -224,6 +263,7 @@ def train(cfg, data_dir="data", models_dir="models", cache_dir=None, resume=Fals
     else:
         # the run's config sits with its checkpoints; models/config.json changes only with the .h5 files
         save_config(ckpt_dir, cfg, {"tensorflow_version": tf.__version__, "batch": summary, "command": command})
+    watch = QualityWatch(corpus.melody, corpus.chords, t.seed)
     log_path = models_dir / "training_log.csv"
     rows = _read_log(log_path, int(gan.epoch))
     writer = tf.summary.create_file_writer(str(models_dir / "logs"))
@@ -262,17 +302,24 @@ def train(cfg, data_dir="data", models_dir="models", cache_dir=None, resume=Fals
         gan.epoch.assign_add(1)
         gan.iteration.assign(0)
         manager.save()
-        row = {"epoch": epoch + 1, **{k: round(sums[k] / counts[k], 5) for k in sums},
+        done = epoch + 1
+        row = {"epoch": done, **{k: round(sums[k] / counts[k], 5) for k in sums},
                "seconds": round(time.perf_counter() - t0, 2)}
+        if done % t.sample_every == 0 or done == t.epochs:
+            write_samples(gan, models_dir, done, cfg.representation)
+            quality = watch(gan.generator)
+            row.update({k: round(quality[k], 4) for k in LOG_FIELDS if k in quality})
+            for warning in metrics.warnings_for(quality):
+                print_fn(f"warning (epoch {done}): {warning}")
+            if quality["quality"] < _best_quality(models_dir / "best"):     # lower is closer to the corpus
+                save_models(gan, models_dir / "best", cfg, {"epochs_trained": done, "command": command,
+                                                            "quality": quality}, generator_only=True)
         rows.append(row)
         _write_log(log_path, rows)
         with writer.as_default():
             for k, v in row.items():
                 if k != "epoch":
-                    tf.summary.scalar(k, v, step=epoch + 1)
-        done = epoch + 1
-        if done % t.sample_every == 0 or done == t.epochs:
-            write_samples(gan, models_dir, done, cfg.representation)
+                    tf.summary.scalar(k, v, step=done)
         if done % t.save_every == 0 or done == t.epochs:
             save_models(gan, models_dir, cfg, {"batch": summary, "epochs_trained": done, "command": command})
     return gan

@@ -191,3 +191,26 @@ def test_a_folder_without_usable_music_is_refused(tmp_path, capsys):
     assert train_main(["--data", str(tmp_path / "midi"), "--models", str(tmp_path / "m"), "--quiet"]) == 2
     err = capsys.readouterr().err
     assert "no usable phrases" in err and "meter 3/4" in err
+
+
+def test_training_watches_quality_and_keeps_the_best_generator(corpus_dir, tmp_path):
+    said = []
+    training.train(tiny_config(epochs=2), corpus_dir, tmp_path, progress=False, print_fn=said.append)
+    log = list(csv.DictReader(open(tmp_path / "training_log.csv")))
+    assert all(float(r["quality"]) >= 0 and 0 <= float(r["diversity"]) <= 1 for r in log)
+    best = json.loads((tmp_path / "best" / "config.json").read_text())
+    assert best["quality"]["quality"] == pytest.approx(min(float(r["quality"]) for r in log), abs=1e-4)
+    assert {p.name for p in (tmp_path / "best").iterdir()} == {"generator.h5", "config.json"}
+    from musicgan.generation import load_generator
+    load_generator(tmp_path / "best")
+
+
+def test_quality_warnings_and_distance():
+    from musicgan import metrics
+    real = {k: 1.0 for k in metrics.WATCHED}
+    assert metrics.distance(real, real) == 0
+    assert metrics.distance({**real, "notes_per_bar": 3.0}, real) == pytest.approx(2 / len(metrics.WATCHED))
+    silent = {**real, "notes_per_bar": 0.1, "empty_bar_rate": 0.9, "diversity": 0.0}
+    assert [w.split(":")[0].split(" (")[0] for w in metrics.warnings_for(silent)] == [
+        "mode collapse", "the generator is mostly silent"]
+    assert metrics.warnings_for({**real, "diversity": 0.5, "empty_bar_rate": 0.0}) == []
