@@ -53,6 +53,37 @@ def pitch_class_entropy(tokens):
     return float(-(p * np.log2(p)).sum())
 
 
+MAJOR_SCALE = (0, 2, 4, 5, 7, 9, 11)   # a natural minor scale is the pitch set of its relative major
+
+
+def scale_consistency(tokens):
+    """Mean over melodies of the best share of sounding steps inside one of the 24 major/minor scales."""
+    pitch = sounding_pitch(tokens)
+    scales = np.zeros((12, 12), bool)
+    for key in range(12):
+        scales[key, [(key + s) % 12 for s in MAJOR_SCALE]] = True
+    counts = np.stack([np.bincount(row[row >= 0] % 12, minlength=12) for row in pitch])      # (N, 12)
+    inside = counts @ scales.T                                                                 # (N, keys)
+    sounding = np.maximum(counts.sum(1), 1)
+    return float((inside.max(1) / sounding)[counts.sum(1) > 0].mean()) if counts.sum() else 0.0
+
+
+def pitch_range(tokens):
+    """Mean over melodies of highest minus lowest onset pitch, in semitones."""
+    tokens = np.asarray(tokens).astype(int)
+    spans = [np.ptp(row[row >= C.FIRST_PITCH_TOKEN]) for row in tokens if (row >= C.FIRST_PITCH_TOKEN).any()]
+    return float(np.mean(spans)) if spans else 0.0
+
+
+def fragment_rate(tokens):
+    """Share of notes lasting a single grid step (a 16th, the shortest the grid can hold)."""
+    tokens = np.asarray(tokens)
+    onset = tokens >= C.FIRST_PITCH_TOKEN
+    held = np.zeros_like(onset)
+    held[:, :-1] = tokens[:, 1:] == C.HOLD
+    return float((onset & ~held).sum() / max(onset.sum(), 1))
+
+
 def intervals(tokens):
     """Absolute semitone steps between consecutive onsets within each melody, pooled."""
     tokens = np.asarray(tokens).astype(int)
@@ -86,7 +117,8 @@ def summary(tokens, chord_ids):
             "strong_beat_chord_tone_ratio": chord_tone_ratio(tokens, chord_ids, strong_beats_only=True),
             "empty_bar_rate": empty_bar_rate(tokens), "notes_per_bar": notes_per_bar(tokens),
             "pitch_class_entropy": pitch_class_entropy(tokens), "mean_abs_interval": mean_abs_interval(tokens),
-            "leap_rate": leap_rate(tokens)}
+            "leap_rate": leap_rate(tokens), "scale_consistency": scale_consistency(tokens),
+            "pitch_range": pitch_range(tokens), "fragment_rate": fragment_rate(tokens)}
 
 
 # Metrics that the training loop watches, each compared with the corpus on its own scale.

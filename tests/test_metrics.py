@@ -46,3 +46,13 @@ def test_entropy_and_diversity():
     other = same.copy()
     other[1, :4] = tok(48)
     assert metrics.diversity(other) == pytest.approx((0.5 + 0 + 0.5) / 3)
+
+
+def test_scale_range_and_fragments():
+    c_major = [tok(60), H, tok(62), H, tok(64), H, tok(65), H, tok(67), H, tok(69), H, tok(71), H, tok(72), H]
+    chromatic = [tok(60 + i) for i in range(16)]
+    assert metrics.scale_consistency(np.array([c_major])) == 1.0
+    assert metrics.scale_consistency(np.array([chromatic])) == pytest.approx(10 / 16)   # Db major: 7 pcs + C, Db, Eb again
+    assert metrics.pitch_range(np.array([c_major, chromatic])) == pytest.approx((12 + 15) / 2)
+    assert metrics.fragment_rate(np.array([c_major])) == 0.0
+    assert metrics.fragment_rate(np.array([chromatic])) == 1.0
