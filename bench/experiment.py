@@ -14,19 +14,13 @@ import numpy as np
 
 def score(generator, rep, corpus_chords, seed=0, n=256):
     from musicgan import chords, metrics
-    from musicgan.sampling import sample_tokens
+    from musicgan.sampling import sample_phrases
 
     rng = np.random.default_rng(seed)
     ids = corpus_chords[rng.choice(len(corpus_chords), n, replace=False)]
-    latent = generator.inputs[0].shape[-1]
-    probs = generator.predict_on_batch([rng.standard_normal((n, latent)).astype(np.float32),
-                                        chords.FEATURES[ids], np.zeros((n, 16), np.int32)])
-    tokens = sample_tokens(np.asarray(probs), 1.0, rng)
-    row = metrics.summary(tokens, ids)
+    row = metrics.summary(sample_phrases(generator, chords.FEATURES[ids], rng), ids)
     same = np.repeat(ids[:1], 16, 0)
-    probs = generator.predict_on_batch([rng.standard_normal((16, latent)).astype(np.float32),
-                                        chords.FEATURES[same], np.zeros((16, 16), np.int32)])
-    row["diversity"] = metrics.diversity(sample_tokens(np.asarray(probs), 1.0, rng))
+    row["diversity"] = metrics.diversity(sample_phrases(generator, chords.FEATURES[same], rng))
     return row
 
 

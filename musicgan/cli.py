@@ -242,13 +242,12 @@ def _render_extras(paths, wav, png):
         for note in notes:
             print(note)
     if png:
-        import json as _json
-
+        from .audition import read_sidecar
         from .plots import piano_roll_png
 
         for path in paths:
-            meta = _json.loads(path.with_suffix(".json").read_text()) if path.with_suffix(".json").exists() else {}
-            piano_roll_png(path, path.with_suffix(".png"), chord_names=meta.get("beat_chords"), title=path.name)
+            piano_roll_png(path, path.with_suffix(".png"), chord_names=read_sidecar(path).get("beat_chords"),
+                           title=path.name)
 
 
 def generate_main(argv=None):

@@ -100,9 +100,6 @@ class Config:
     def to_dict(self):
         return dataclasses.asdict(self)
 
-    def to_json(self):
-        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
-
 
 def from_dict(cls, data):
     """Build dataclass `cls` from a (possibly nested) dict, naming any unknown key."""

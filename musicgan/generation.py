@@ -7,6 +7,7 @@ from pathlib import Path
 from . import chords as ch
 from . import constants as C
 from .config import load_config
+from .files import write_text
 from .midi_io import write_song
 from .sampling import generate_melodies, render_song
 
@@ -87,6 +88,6 @@ def generate_songs(progression, models_dir="models", bars=16, out="out/song.mid"
         meta = {"chords": " | ".join(" ".join(c.symbol for c in bar) for bar in bar_chords), "bars": bars,
                 "bpm": bpm, "seed": seed, "sample": i + 1, "temperature": temperature, "key_shift": shift,
                 "model": str(models_dir), "model_epochs": raw.get("epochs_trained"), "beat_chords": names}
-        Path(path).with_suffix(".json").write_text(json.dumps(meta, indent=1))
+        write_text(Path(path).with_suffix(".json"), json.dumps(meta, indent=1))
         results.append((Path(path), meta))
     return results

@@ -16,27 +16,35 @@ def sample_tokens(probs, temperature, rng):
     return (logits + gumbel).argmax(-1)
 
 
+def sample_phrases(generator, features, rng, previous=None, temperature=1.0):
+    """One phrase per row of per-beat chord `features` (N, beats, 24): fresh noise, then tokens
+    (N, steps) drawn from the generator; `previous` (N, 16) defaults to a bar of rests."""
+    import tensorflow as tf
+
+    n = len(features)
+    if previous is None:
+        previous = np.full((n, C.STEPS_PER_BAR), C.REST, np.int32)
+    noise = rng.standard_normal((n, generator.inputs[0].shape[-1])).astype(np.float32)
+    probs = generator([tf.constant(noise), tf.constant(features, tf.float32), tf.constant(previous, tf.int32)])
+    return sample_tokens(probs.numpy(), temperature, rng)
+
+
 def generate_melodies(generator, features, phrase_bars, num_samples=1, seed=0, temperature=1.0):
     """(num_samples, bars * 16) tokens over per-beat chord `features` (bars * 4, 24).
 
     The song is written phrase by phrase; each phrase sees the last bar of the one before, so
     any length works (a final partial phrase is generated whole and cut).
     """
-    import tensorflow as tf
-
     rng = np.random.default_rng(seed)
     beats_per_phrase = phrase_bars * C.BEATS_PER_BAR
     total_beats = len(features)
     phrases = -(-total_beats // beats_per_phrase)
     padded = features[np.arange(phrases * beats_per_phrase) % total_beats]    # repeat to whole phrases
-    latent = generator.inputs[0].shape[-1]
-    previous = np.full((num_samples, C.STEPS_PER_BAR), C.REST, np.int32)
+    previous = None
     out = []
     for k in range(phrases):
         chords = np.repeat(padded[None, k * beats_per_phrase:(k + 1) * beats_per_phrase], num_samples, 0)
-        noise = rng.standard_normal((num_samples, latent)).astype(np.float32)
-        probs = generator([tf.constant(noise), tf.constant(chords, tf.float32), tf.constant(previous)]).numpy()
-        tokens = sample_tokens(probs, temperature, rng)
+        tokens = sample_phrases(generator, chords, rng, previous, temperature)
         out.append(tokens)
         previous = tokens[:, -C.STEPS_PER_BAR:].astype(np.int32)
     return np.concatenate(out, 1)[:, :total_beats * C.STEPS_PER_BEAT].astype(np.uint8)

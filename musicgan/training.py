@@ -18,7 +18,7 @@ from .config import load_config, save_config
 from .dataset import iterations_per_epoch, prepare, tf_dataset
 from .files import atomic_path, write_text
 from .midi_io import write_song
-from .sampling import generate_melodies, render_song, sample_tokens
+from .sampling import generate_melodies, render_song, sample_phrases
 
 SAMPLE_PROGRESSIONS = ("C G Am F", "Am F C G", "Dm7 G7 Cmaj7 Cmaj7")
 LOG_FIELDS = ("epoch", "d_loss", "g_loss", "d_real", "d_fake", "seconds", "quality", "chord_tone_ratio",
@@ -185,12 +185,7 @@ class QualityWatch:
         self.seed = seed
 
     def __call__(self, generator):
-        rng = np.random.default_rng(self.seed)
-        latent = generator.inputs[0].shape[-1]
-        noise = rng.standard_normal((len(self.ids), latent)).astype(np.float32)
-        previous = np.full((len(self.ids), C.STEPS_PER_BAR), C.REST, np.int32)
-        probs = generator([tf.constant(noise), tf.constant(FEATURES[self.ids]), tf.constant(previous)]).numpy()
-        tokens = sample_tokens(probs, 1.0, rng)
+        tokens = sample_phrases(generator, FEATURES[self.ids], np.random.default_rng(self.seed))
         m = metrics.summary(tokens, self.ids)
         m["diversity"] = float(np.mean([metrics.diversity(w) for w in tokens.reshape(-1, QUALITY_SAMPLES,
                                                                                       tokens.shape[1])]))
