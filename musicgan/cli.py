@@ -121,6 +121,9 @@ def build_train_parser():
     p.add_argument("--lr-scaling", choices=("none", "linear", "sqrt"),
                    help="scale the learning rates by batch size / reference batch (default: none)")
     p.add_argument("--drop-remainder", action="store_true", help="drop the last partial batch of each epoch")
+    p.add_argument("--holdout", type=float, help="share of songs kept out of training so that `python -m "
+                   "musicgan evaluate` can judge the model on music it never saw (default: 0.15; "
+                   "corpora under 20 songs keep every song)")
     p.add_argument("--resume", action="store_true", help="continue the run in --models from its last checkpoint")
     p.add_argument("--fresh", action="store_true", help="delete --models/checkpoints and start over")
     p.add_argument("--quick", action="store_true",
@@ -146,7 +149,7 @@ def train_config(args):
             data[part].update(values)
     flags = {"epochs": args.epochs, "batch_size": args.batch_size, "seed": args.seed, "loss": args.loss,
              "d_steps": args.d_steps, "lr_scaling": args.lr_scaling,
-             "drop_remainder": args.drop_remainder or None}
+             "drop_remainder": args.drop_remainder or None, "holdout": args.holdout}
     data["train"].update({k: v for k, v in flags.items() if v is not None})
     return config_from_dict(data)
 

@@ -69,6 +69,7 @@ class TrainConfig:
     save_every: int = 5           # epochs between .h5 exports (and at the end)
     sample_every: int = 5         # epochs between sample MIDI files
     max_loss: float = 1e4         # a loss above this (or NaN) stops the run
+    holdout: float = 0.15         # share of songs kept out of training for `musicgan evaluate`
     seed: int = 0
 
     def __post_init__(self):
@@ -84,6 +85,7 @@ class TrainConfig:
         _check(self.gumbel_temperature > 0, "gumbel_temperature must be positive")
         _check(self.reference_batch >= 1 and self.warmup_epochs >= 0, "reference_batch >= 1, warmup_epochs >= 0")
         _check(self.save_every >= 1 and self.sample_every >= 1, "save_every and sample_every must be >= 1")
+        _check(0 <= self.holdout < 1, f"holdout must be in [0, 1), got {self.holdout}")
 
     def lr_factor(self):
         """Multiplier of the base learning rates for this batch size (large batches need larger steps)."""

@@ -8,7 +8,8 @@ import collections
 import json
 import os
 import time
-from dataclasses import asdict, dataclass
+import zlib
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,7 @@ from .files import atomic_path, write_text
 ARRAYS = ("melody", "chords", "previous", "bar")
 REPORT_KEYS = ("path", "status", "reason", "phrases")
 MIN_FILES_PER_WORKER = 200   # spawning a worker costs ~1 s, ~300 files' reading (bench/prepare_speed.py)
+MIN_SONGS_TO_HOLD_OUT = 20   # below this every song is needed for training
 CACHE_VERSION = 2            # bump when reading or chord recognition changes
 
 
@@ -97,6 +99,20 @@ class Corpus:
             keep = ok & ok_prev
             parts.append((mel[keep], chords.transpose_ids(self.chords[keep], k), prev[keep]))
         return tuple(np.concatenate(p) for p in zip(*parts))
+
+    def held_out(self, fraction):
+        """(P,) bool: phrases of the songs kept out of training, chosen by a hash of the file name so
+        a song stays on its side when files are added, moved or the corpus is re-read. A corpus of
+        fewer than MIN_SONGS_TO_HOLD_OUT songs keeps them all for training."""
+        if len(np.unique(self.song)) < MIN_SONGS_TO_HOLD_OUT:
+            return np.zeros(len(self.song), bool)
+        names = [Path(f).name.encode() for f in self.files]
+        held = np.array([zlib.crc32(n) % 10_000 < fraction * 10_000 for n in names] + [False])
+        return held[self.song]
+
+    def subset(self, rows):
+        """The corpus restricted to the phrases where `rows` (P,) bool is true."""
+        return replace(self, **{k: getattr(self, k)[rows] for k in ARRAYS + ("song",)})
 
     def summary(self):
         counts = collections.Counter(e["reason"] for e in self.report if e["status"] == "skipped")

@@ -239,6 +239,8 @@ def train(cfg, data_dir="data", models_dir="models", cache_dir=None, resume=Fals
         _check_resumable(ckpt_dir, cfg)
 
     corpus = prepare(data_dir, cache_dir, cfg.representation, jobs=jobs, progress=progress)
+    held = corpus.held_out(t.holdout)
+    corpus = corpus.subset(~held)
     melody, chord_ids, previous = corpus.augmented(cfg.representation.transpose)
     if len(melody) == 0:
         raise TrainingError(f"no usable phrases under {data_dir} (see {corpus.summary()['skipped']})")
@@ -246,8 +248,8 @@ def train(cfg, data_dir="data", models_dir="models", cache_dir=None, resume=Fals
     if summary["iterations_per_epoch"] == 0:
         raise TrainingError(f"batch size {t.batch_size} is larger than the {len(melody)} samples and "
                             "--drop-remainder drops them all")
-    print_fn(f"{corpus.summary()['files_used']} files, {len(corpus.melody)} phrases, "
-             f"{len(melody)} after transposition")
+    print_fn(f"{len(set(corpus.song.tolist()))} songs, {len(corpus.melody)} phrases, {len(melody)} after "
+             f"transposition ({int(held.sum())} phrases of held-out songs kept for `musicgan evaluate`)")
     print_fn(format_batch_summary(summary))
 
     gan = GAN(cfg)
