@@ -86,19 +86,19 @@ class Corpus:
     seconds: float = 0.0
     reread: int = 0
 
-    def augmented(self, transpose=True):
-        """(melody, chords, previous) in every key where the melody stays in range, or as is."""
+    def augmented(self, transpose=True, with_song=False):
+        """(melody, chords, previous[, song]) in every key where the melody stays in range, or as is."""
         from .encoding import transpose as shift_tokens
 
         if not transpose:
-            return self.melody, self.chords, self.previous
+            return (self.melody, self.chords, self.previous) + ((self.song,) if with_song else ())
         parts = []
         for k in range(-5, 7):
             mel, ok = shift_tokens(self.melody, k)
             prev, ok_prev = shift_tokens(self.previous, k)
             keep = ok & ok_prev
-            parts.append((mel[keep], chords.transpose_ids(self.chords[keep], k), prev[keep]))
-        return tuple(np.concatenate(p) for p in zip(*parts))
+            parts.append((mel[keep], chords.transpose_ids(self.chords[keep], k), prev[keep], self.song[keep]))
+        return tuple(np.concatenate(p) for p in zip(*parts))[:4 if with_song else 3]
 
     def held_out(self, fraction):
         """(P,) bool: phrases of the songs kept out of training, chosen by a hash of the file name so

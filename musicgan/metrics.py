@@ -45,12 +45,19 @@ def notes_per_bar(tokens):
 
 
 def pitch_class_entropy(tokens):
-    """Entropy (bits) of the onset pitch-class histogram, pooled over all melodies."""
-    tokens = np.asarray(tokens)
-    pcs = (tokens[tokens >= C.FIRST_PITCH_TOKEN].astype(int) - C.FIRST_PITCH_TOKEN + C.MIN_PITCH) % 12
-    p = np.bincount(pcs, minlength=12) / max(len(pcs), 1)
-    p = p[p > 0]
-    return float(-(p * np.log2(p)).sum())
+    """Mean over melodies with notes of the entropy (bits) of each one's onset pitch-class histogram.
+
+    Per melody, not pooled: pooled over a corpus in all 12 keys every pitch class is equally
+    common and the entropy is log2(12) whatever the melodies do.
+    """
+    tokens = np.asarray(tokens).astype(int)
+    onset = tokens >= C.FIRST_PITCH_TOKEN
+    pcs = np.where(onset, (tokens - C.FIRST_PITCH_TOKEN + C.MIN_PITCH) % 12, 12)
+    counts = np.stack([np.bincount(row, minlength=13)[:12] for row in pcs])[onset.any(1)]      # (N, 12)
+    if not len(counts):
+        return 0.0
+    p = counts / counts.sum(1, keepdims=True)
+    return float(np.mean(-(p * np.log2(np.where(p > 0, p, 1))).sum(1)))
 
 
 MAJOR_SCALE = (0, 2, 4, 5, 7, 9, 11)   # a natural minor scale is the pitch set of its relative major
@@ -141,3 +148,132 @@ def warnings_for(m):
         out.append(f"the generator is mostly silent ({m['notes_per_bar']:.2f} notes a bar, "
                    f"{m['empty_bar_rate']:.0%} empty bars)")
     return out
+
+
+# --- novelty: verbatim copies of the training melodies ---------------------------------------------
+
+_HASH_BASE = 1_000_003                              # odd, so invertible modulo 2**64
+
+
+def _window_hashes(tokens, length):
+    """(N, steps - length + 1) uint64 hashes of every window of `length` steps (wrapping arithmetic)."""
+    t = np.asarray(tokens).astype(np.uint64) + np.uint64(1)
+    h = np.zeros((t.shape[0], t.shape[1] - length + 1), np.uint64)
+    with np.errstate(over="ignore"):
+        for k in range(length):
+            h = h * np.uint64(_HASH_BASE) + t[:, k:k + h.shape[1]]
+    return h
+
+
+class CopyFinder:
+    """Finds runs of a melody that appear verbatim (same tokens, any position) in `corpus` (M, steps).
+
+    Pass the transposed training phrases, so that a copy in another key counts too. Runs are
+    measured in whole beats; a window counts as copied only if it holds at least `min_notes`
+    onsets per bar, so a held note or a rest matching the corpus is not called a copy.
+    """
+
+    def __init__(self, corpus, min_notes_per_bar=2):
+        self.corpus = np.asarray(corpus)
+        self.min_notes_per_bar = min_notes_per_bar
+        self._sorted = {}
+
+    def _corpus_hashes(self, length):
+        if length not in self._sorted:
+            self._sorted[length] = np.unique(_window_hashes(self.corpus, length))
+        return self._sorted[length]
+
+    def copied(self, tokens, length):
+        """(N,) bool: the melody has a window of `length` steps, with enough notes, found in the corpus."""
+        tokens = np.asarray(tokens)
+        h = _window_hashes(tokens, length)
+        found = self._corpus_hashes(length)
+        hit = found[np.minimum(np.searchsorted(found, h), len(found) - 1)] == h
+        onsets = np.cumsum(np.pad(tokens >= C.FIRST_PITCH_TOKEN, ((0, 0), (1, 0))), 1)
+        notes = onsets[:, length:] - onsets[:, :-length]                       # onsets in each window
+        return (hit & (notes >= self.min_notes_per_bar * length / C.STEPS_PER_BAR)).any(1)
+
+    def longest(self, tokens):
+        """(N,) length in steps of each melody's longest copied run, to the beat (0 = nothing copied)."""
+        tokens = np.asarray(tokens)
+        best = np.zeros(len(tokens), int)
+        for length in range(C.STEPS_PER_BEAT, tokens.shape[1] + 1, C.STEPS_PER_BEAT):
+            hit = self.copied(tokens, length)
+            if not hit.any():
+                break                               # a longer window contains a shorter one
+            best[hit] = length
+        return best
+
+
+def novelty(tokens, finder, bars=2):
+    """Longest verbatim run from the corpus (mean and max, in bars) and the share copying >= `bars` bars."""
+    longest = finder.longest(tokens) / C.STEPS_PER_BAR
+    return {"longest_copy_bars": float(longest.mean()), "max_copy_bars": float(longest.max(initial=0)),
+            "copy_rate": float((longest >= bars).mean())}
+
+
+def real_diversity(melody, chord_ids, previous, song, max_pairs=20000, seed=0):
+    """Diversity of real melodies over the same chords: bars with identical per-beat chords taken
+    from different songs, compared step by step as `diversity` compares generated phrases."""
+    melody, chord_ids = np.asarray(melody), np.asarray(chord_ids)
+    bars = melody.shape[1] // C.STEPS_PER_BAR
+    context = np.concatenate([previous, melody], 1)            # a HOLD at a bar line needs the bar before
+    sounding = sounding_pitch(context)[:, C.STEPS_PER_BAR:].reshape(len(melody), bars, C.STEPS_PER_BAR)
+    keys = [chord_ids[i, b * C.BEATS_PER_BAR:(b + 1) * C.BEATS_PER_BAR].tobytes()
+            for i in range(len(melody)) for b in range(bars)]
+    groups = {}
+    for row, key in enumerate(keys):
+        groups.setdefault(key, []).append(row)
+    pairs = [(a, b) for rows in groups.values() for i, a in enumerate(rows) for b in rows[i + 1:]
+             if song[a // bars] != song[b // bars]]
+    if not pairs:
+        return float("nan")
+    pairs = np.array(pairs)
+    pairs = pairs[np.random.default_rng(seed).permutation(len(pairs))[:max_pairs]]
+    flat = sounding.reshape(-1, C.STEPS_PER_BAR)
+    return float((flat[pairs[:, 0]] != flat[pairs[:, 1]]).mean())
+
+
+def two_sample_accuracy(real, fake, chord_ids, groups, seed=0, epochs=8, test_share=0.3):
+    """Held-out accuracy of a small convolutional classifier telling `real` from `fake` melodies
+    (N, steps) over the same chords (N, beats); 0.5 means it cannot tell them apart.
+
+    Row i of real and of fake share chord_ids[i] and group[i] (the source song): whole groups go
+    to the test side, so transposed copies of one phrase cannot leak from training to test.
+    """
+    import tensorflow as tf
+    from tensorflow import keras
+
+    from .chords import FEATURES
+
+    tf.get_logger().setLevel("ERROR")       # a new small model per call: Keras warns of retracing
+
+    real, fake, chord_ids, groups = map(np.asarray, (real, fake, chord_ids, groups))
+    rng = np.random.default_rng(seed)
+    names = np.unique(groups)
+    test_groups = rng.permutation(names)[:max(1, int(round(test_share * len(names))))]
+    test = np.isin(groups, test_groups)
+    if test.all() or not test.any():
+        return float("nan")
+    steps = real.shape[1]
+    chords = np.repeat(FEATURES[chord_ids], steps // chord_ids.shape[1], 1)             # (N, steps, 24)
+
+    def inputs(rows):
+        mel = np.concatenate([real[rows], fake[rows]])
+        x = np.concatenate([np.eye(C.VOCAB_SIZE, dtype=np.float32)[mel], np.concatenate([chords[rows]] * 2)], -1)
+        return x, np.repeat([1.0, 0.0], rows.sum()).astype(np.float32)
+
+    tf.keras.utils.set_random_seed(seed)
+    model = keras.Sequential([
+        keras.Input((steps, C.VOCAB_SIZE + C.CHORD_DIM)),
+        keras.layers.Conv1D(32, 4, padding="same", activation="relu"),
+        keras.layers.Conv1D(32, 4, strides=2, padding="same", activation="relu"),
+        keras.layers.Conv1D(32, 4, strides=2, padding="same", activation="relu"),
+        keras.layers.GlobalAveragePooling1D(),
+        keras.layers.Dense(1)])
+    model.compile(keras.optimizers.Adam(1e-3), keras.losses.BinaryCrossentropy(from_logits=True))
+    x, y = inputs(~test)
+    model.fit(x, y, batch_size=64, epochs=epochs, shuffle=True, verbose=0)
+    x, y = inputs(test)
+    guess = model.predict(x, batch_size=512, verbose=0)[:, 0] > 0
+    return float((guess == (y > 0.5)).mean())

@@ -37,3 +37,17 @@ def write_midi(path, bars=8, bpm=120.0, meter=(4, 4), melody_name="Melody", acco
 @pytest.fixture
 def song_file(tmp_path):
     return write_midi(tmp_path / "song.mid")
+
+
+@pytest.fixture(scope="session")
+def tiny_models(tmp_path_factory):
+    """A width-8 model trained one epoch on two tiny songs: ROOT/models, its corpus in ROOT/midi."""
+    from musicgan import training
+
+    from .test_training import tiny_config
+
+    root = tmp_path_factory.mktemp("tiny")
+    for i in range(2):
+        write_midi(root / "midi" / f"s{i}.mid", bars=8)
+    training.train(tiny_config(epochs=1), root / "midi", root / "models", progress=False, print_fn=str, jobs=1)
+    return root / "models"

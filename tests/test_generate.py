@@ -5,20 +5,13 @@ import pretty_midi
 import pytest
 
 from musicgan import constants as C
-from musicgan import training
 from musicgan.cli import generate_main
 
-from .conftest import write_midi
-from .test_training import tiny_config
 
 
-@pytest.fixture(scope="module")
-def models(tmp_path_factory):
-    root = tmp_path_factory.mktemp("gen")
-    for i in range(2):
-        write_midi(root / "midi" / f"s{i}.mid", bars=8)
-    training.train(tiny_config(epochs=1), root / "midi", root / "models", progress=False, print_fn=str, jobs=1)
-    return root / "models"
+@pytest.fixture
+def models(tiny_models):
+    return tiny_models
 
 
 def _gen(models, tmp_path, *extra):

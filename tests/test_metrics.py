@@ -56,3 +56,55 @@ def test_scale_range_and_fragments():
     assert metrics.pitch_range(np.array([c_major, chromatic])) == pytest.approx((12 + 15) / 2)
     assert metrics.fragment_rate(np.array([c_major])) == 0.0
     assert metrics.fragment_rate(np.array([chromatic])) == 1.0
+
+
+def test_entropy_is_per_melody_so_transposition_does_not_raise_it():
+    one_note = np.array([[tok(60), H, H, H] * 4])
+    scale = np.array([[tok(60 + s) for s in (0, 2, 4, 5, 7, 9, 11, 12)] * 2])
+    assert metrics.pitch_class_entropy(one_note) == 0.0
+    both = metrics.pitch_class_entropy(np.concatenate([one_note, scale]))
+    assert both == pytest.approx(metrics.pitch_class_entropy(scale) / 2)
+    in_all_keys = np.concatenate([scale + k for k in range(12)])
+    assert metrics.pitch_class_entropy(in_all_keys) == pytest.approx(metrics.pitch_class_entropy(scale))
+
+
+def _tune(rng, bars=2):
+    """A melody of random pitches, one every beat."""
+    notes = rng.integers(tok(55), tok(80), bars * 4)
+    return np.stack([notes, np.full_like(notes, H), np.full_like(notes, H), np.full_like(notes, H)], 1).ravel()
+
+
+def test_copy_finder_finds_a_copied_phrase_in_another_key_and_nothing_in_new_music():
+    rng = np.random.default_rng(0)
+    corpus = np.stack([_tune(rng, 4) for _ in range(50)])
+    finder = metrics.CopyFinder(np.concatenate([corpus, corpus + 2]))      # the corpus in two keys
+    new = np.stack([_tune(rng, 4) for _ in range(5)])
+    copied = new.copy()
+    copied[0, 16:48] = corpus[7, 8:40] + 2                                # 2 bars from song 7, moved up
+    assert finder.longest(new).max() < 32                                  # random tunes share < 2 bars
+    assert finder.longest(copied)[0] == 32
+    nov = metrics.novelty(copied, finder)
+    assert nov["copy_rate"] == pytest.approx(1 / 5) and nov["max_copy_bars"] == 2.0
+    held = np.array([[tok(60)] + [H] * 63])                                # one long note: no notes to copy
+    assert not metrics.CopyFinder(held).copied(held, 32).any()
+
+
+def test_real_diversity_compares_bars_over_the_same_chords_from_different_songs():
+    a = [tok(60), H, H, H] * 4
+    b = [tok(64), H, H, H] * 4
+    melody = np.array([a, a, b])
+    ids = np.full((3, 4), C_MAJ)
+    previous = np.full((3, 16), R)
+    assert metrics.real_diversity(melody, ids, previous, song=np.array([0, 1, 1])) == 0.5   # a-a, a-b
+    assert np.isnan(metrics.real_diversity(melody, ids, previous, song=np.zeros(3)))   # one song: no pairs
+
+
+def test_two_sample_classifier_tells_noise_from_tunes_but_not_tunes_from_tunes():
+    rng = np.random.default_rng(1)
+    n = 240
+    tunes = np.stack([np.concatenate([_tune(rng, 1)] * 2) for _ in range(3 * n)])   # a bar, repeated
+    noise = rng.integers(C.FIRST_PITCH_TOKEN, C.VOCAB_SIZE, (n, 32))
+    ids = np.full((n, 8), C_MAJ)
+    groups = np.arange(n) % 12
+    assert metrics.two_sample_accuracy(tunes[:n], noise, ids, groups) > 0.9
+    assert metrics.two_sample_accuracy(tunes[:n], tunes[n:2 * n], ids, groups) < 0.7

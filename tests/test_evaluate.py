@@ -1,0 +1,40 @@
+import json
+
+import numpy as np
+
+from musicgan import evaluate
+from musicgan.cli import main
+
+
+def test_evaluate_runs_end_to_end_on_a_tiny_model(tiny_models, tmp_path, capsys):
+    out = tmp_path / "report.json"
+    assert main(["evaluate", "--models", str(tiny_models), "--data", str(tiny_models.parent / "midi"),
+                 "--out", str(out), "--seeds", "2", "--windows", "16"]) == 0
+    printed = capsys.readouterr().out
+    assert "no held-out songs" in printed and "quality bar for the model" in printed
+    report = json.loads(out.read_text())
+    assert list(report["rows"]) == ["real (held out)", "model", "uniform random", "random in key",
+                                    "random chord tones", "markov"]
+    assert report["rows"]["real (held out)"]["distance"] == 0.0
+    assert all(np.isfinite(row["chord_tone_ratio"]) for row in report["rows"].values())
+    assert len(report["bar"]) == 13
+    assert out.with_suffix(".png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_bar_checks_follow_the_rows():
+    real = {k: 1.0 for k in evaluate.COLUMNS} | {"diversity": 0.6, "classifier_accuracy": 0.5}
+    good = dict(real, leap_rate=0.0, empty_bar_rate=0.0, fragment_rate=0.0, copy_rate=0.0,
+                scale_consistency=0.95, classifier_accuracy=0.6)
+    real.update(leap_rate=0.0, empty_bar_rate=0.0, fragment_rate=0.0)
+    markov = {k: 3.0 for k in evaluate.COLUMNS}
+    checks = evaluate.check_bar({"real (held out)": real, "model": good, "markov": markov})
+    assert all(c["ok"] for c in checks), [c for c in checks if not c["ok"]]
+    bad = dict(good, chord_tone_ratio=0.5, copy_rate=0.2)
+    failed = [c["check"] for c in evaluate.check_bar({"real (held out)": real, "model": bad, "markov": markov})
+              if not c["ok"]]
+    assert failed == ["chord-tone ratio >= corpus - 0.05", "samples copying >= 2 bars < 5%"]
+
+
+def test_evaluate_names_a_missing_model(tmp_path, capsys):
+    assert main(["evaluate", "--models", str(tmp_path / "none")]) == 2
+    assert "python train.py --models" in capsys.readouterr().err
