@@ -56,6 +56,8 @@ def evaluate(models_dir="models", data_dir="data", cache_dir=None, seeds=4, seed
     corpus = prepare(data_dir, cache_dir, cfg.representation, progress=False)
     held = corpus.held_out(cfg.train.holdout)
     note = f"{len(np.unique(corpus.song[held]))} held-out songs"
+    if "holdout" not in raw.get("train", {}):
+        note += " (its config.json predates the holdout: it may have trained on them)"
     if not held.any():
         held = np.ones(len(corpus.song), bool)
         note = "no held-out songs (holdout 0 or under 20 songs): judged on the training songs, which flatters it"
