@@ -29,7 +29,8 @@ def measure(steps, batch_size, loss, dp):
     gan = GAN(Config(train=TrainConfig(loss=loss, batch_size=batch_size, feature_matching=0.0),
                      privacy=PrivacyConfig(dp=dp)))
     out = {}
-    for name, call in (("d_step", lambda step: gan.d_step(*batch)), ("iteration", lambda step: gan.train_batch(batch, step))):
+    calls = {"d_step": lambda step: gan.d_step(*batch), "iteration": lambda step: gan.train_batch(batch, step)}
+    for name, call in calls.items():
         call(0)                                              # trace
         t0 = time.perf_counter()
         for step in range(steps):
