@@ -174,6 +174,24 @@ def build_train_parser():
                    "samples and .h5 every epoch")
     p.add_argument("--jobs", type=int, help="processes reading MIDI (default: all cores)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    dp = p.add_argument_group(
+        "differential privacy", "--dp trains the discriminator with DP-SGD: every batch is a Poisson sample "
+        "(each privacy unit joins independently with probability q = B/N, so batch sizes vary around B and an "
+        "epoch is ceil(N/B) steps), each unit's gradient is clipped to L2 norm C, Gaussian noise N(0, σ²C²) "
+        "is added to the sum, divided by B. The generator sees only D and public chord progressions, so "
+        "the models are (ε, δ)-DP for the unit; ε is printed each epoch (RDP, PLD, basic composition). "
+        "Feature matching reads real data in the generator step, so --dp turns it off; the best-model "
+        "pick (models/best) is skipped. See README, 'Training on private music'.")
+    dp.add_argument("--dp", action="store_true", help="train the discriminator with DP-SGD")
+    dp.add_argument("--dp-noise-multiplier", type=float, metavar="σ",
+                    help="noise std over the clip norm (default: 1.0)")
+    dp.add_argument("--dp-l2-clip", type=float, metavar="C", help="per-unit gradient L2 clip norm (default: 1.0)")
+    dp.add_argument("--dp-delta", type=float, metavar="δ", help="δ of (ε, δ); must be below 1/N (default: 1e-5)")
+    dp.add_argument("--dp-target-epsilon", type=float, metavar="ε",
+                    help="stop before the epoch that would take ε past this (default: run all epochs)")
+    dp.add_argument("--dp-unit", choices=("phrase", "song"),
+                    help="what one contribution is: a phrase with its 12 transpositions (default), or a whole "
+                    "song (all its phrases in or out together; one random phrase of a drawn song per step)")
     return p
 
 
@@ -194,6 +212,11 @@ def train_config(args):
              "d_steps": args.d_steps, "lr_scaling": args.lr_scaling,
              "drop_remainder": args.drop_remainder or None, "holdout": args.holdout}
     data["train"].update({k: v for k, v in flags.items() if v is not None})
+    private = {"dp": args.dp or None, "noise_multiplier": args.dp_noise_multiplier, "l2_clip": args.dp_l2_clip,
+               "delta": args.dp_delta, "target_epsilon": args.dp_target_epsilon, "unit": args.dp_unit}
+    data["privacy"].update({k: v for k, v in private.items() if v is not None})
+    if data["privacy"]["dp"] and not (args.config and "feature_matching" in overrides.get("train", {})):
+        data["train"]["feature_matching"] = 0.0      # it reads real data outside the private D step
     return config_from_dict(data)
 
 

@@ -45,6 +45,7 @@ class ModelConfig:
 
 LOSSES = ("nonsaturating", "wgan-gp")
 LR_SCALINGS = ("none", "linear", "sqrt")
+DP_UNITS = ("phrase", "song")
 
 
 @dataclass
@@ -94,10 +95,34 @@ class TrainConfig:
 
 
 @dataclass
+class PrivacyConfig:
+    """DP-SGD for the discriminator (musicgan/privacy.py); off unless `dp`."""
+    dp: bool = False
+    noise_multiplier: float = 1.0 # σ: Gaussian noise std over the clip norm
+    l2_clip: float = 1.0          # C: each unit's gradient is clipped to this L2 norm
+    delta: float = 1e-5           # δ of the (ε, δ) guarantee; must be below 1/units
+    target_epsilon: float = None  # stop before ε would exceed this (None: run all epochs)
+    unit: str = "phrase"          # phrase (with its transpositions) or song: what one person may own
+
+    def __post_init__(self):
+        _check(self.noise_multiplier > 0, f"noise multiplier must be positive, got {self.noise_multiplier}")
+        _check(self.l2_clip > 0, f"clip norm must be positive, got {self.l2_clip}")
+        _check(0 < self.delta < 1, f"delta must be in (0, 1), got {self.delta}")
+        _check(self.target_epsilon is None or self.target_epsilon > 0, "target epsilon must be positive")
+        _check(self.unit in DP_UNITS, f"privacy unit must be one of {', '.join(DP_UNITS)}, got {self.unit!r}")
+
+
+@dataclass
 class Config:
     representation: Representation = field(default_factory=Representation)
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
+
+    def __post_init__(self):
+        _check(not (self.privacy.dp and self.train.feature_matching > 0),
+               "feature matching reads real data in the generator step, outside the private "
+               "discriminator: set train.feature_matching to 0 with --dp")
 
     def to_dict(self):
         return dataclasses.asdict(self)
@@ -140,4 +165,4 @@ def load_config(models_dir):
                                 f"{models_dir}`") from None
     except ValueError as e:
         raise ValueError(f"{path} is not valid JSON ({e})") from None
-    return config_from_dict({k: data[k] for k in ("representation", "model", "train") if k in data}), data
+    return config_from_dict({k: data[k] for k in ("representation", "model", "train", "privacy") if k in data}), data

@@ -86,19 +86,21 @@ class Corpus:
     seconds: float = 0.0
     reread: int = 0
 
-    def augmented(self, transpose=True, with_song=False):
-        """(melody, chords, previous[, song]) in every key where the melody stays in range, or as is."""
+    def augmented(self, transpose=True, sources=False):
+        """(melody, chords, previous) in every key where the melody stays in range, or as is;
+        with `sources`, also each row's phrase index into the untransposed arrays."""
         from .encoding import transpose as shift_tokens
 
+        index = np.arange(len(self.melody))
         if not transpose:
-            return (self.melody, self.chords, self.previous) + ((self.song,) if with_song else ())
+            return (self.melody, self.chords, self.previous) + ((index,) if sources else ())
         parts = []
         for k in range(-5, 7):
             mel, ok = shift_tokens(self.melody, k)
             prev, ok_prev = shift_tokens(self.previous, k)
             keep = ok & ok_prev
-            parts.append((mel[keep], chords.transpose_ids(self.chords[keep], k), prev[keep], self.song[keep]))
-        return tuple(np.concatenate(p) for p in zip(*parts))[:4 if with_song else 3]
+            parts.append((mel[keep], chords.transpose_ids(self.chords[keep], k), prev[keep], index[keep]))
+        return tuple(np.concatenate(p) for p in zip(*parts))[:4 if sources else 3]
 
     def held_out(self, fraction):
         """(P,) bool: phrases of the songs kept out of training, chosen by a hash of the file name so

@@ -64,7 +64,9 @@ def evaluate(models_dir="models", data_dir="data", cache_dir=None, seeds=4, seed
         print_fn(f"warning: {note}")
     train_split = corpus.subset(~held) if (~held).any() else corpus
     train_melody, _, _ = train_split.augmented(cfg.representation.transpose)
-    mel, ids, prev, song = corpus.subset(held).augmented(cfg.representation.transpose, with_song=True)
+    test = corpus.subset(held)
+    mel, ids, prev, source = test.augmented(cfg.representation.transpose, sources=True)
+    song = test.song[source]
     rng = np.random.default_rng(seed)
     pick = np.sort(rng.permutation(len(mel))[:max_windows])
     windows = {"melody": mel[pick], "chords": ids[pick], "previous": prev[pick], "song": song[pick]}

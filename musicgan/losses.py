@@ -35,7 +35,11 @@ def g_wasserstein(fake_logits):
 def gradient_penalty(critic, real, fake, conditions, seed):
     """E[(||∇_x̂ D(x̂)||₂ - 1)²] at x̂ = εx + (1-ε)x̃, ε ~ U(0, 1) per example (Gulrajani et al. 2017)."""
     eps = tf.random.stateless_uniform([tf.shape(real)[0], 1, 1], seed)
-    mixed = eps * real + (1.0 - eps) * fake
+    return input_gradient_penalty(critic, eps * real + (1.0 - eps) * fake, conditions)
+
+
+def input_gradient_penalty(critic, mixed, conditions):
+    """E[(||∇_x̂ D(x̂)||₂ - 1)²] at given points x̂ (B, steps, VOCAB)."""
     with tf.GradientTape() as tape:
         tape.watch(mixed)
         out = critic([mixed, *conditions], training=True)

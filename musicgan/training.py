@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from . import losses, metrics, networks
 from . import constants as C
+from . import losses, metrics, networks, privacy
 from .chords import FEATURES, parse_progression, progression_features
 from .config import load_config, save_config
 from .dataset import iterations_per_epoch, prepare, tf_dataset
@@ -49,10 +49,15 @@ class GAN:
         self.rng = tf.random.Generator.from_seed(t.seed)
         self.epoch = tf.Variable(0, dtype=tf.int64)
         self.iteration = tf.Variable(0, dtype=tf.int64)    # batches done in the current epoch
+        self.private = privacy.Private(self) if cfg.privacy.dp else None
+        if self.private:                                 # DP-SGD replaces the D step (Poisson batch sizes vary)
+            self.d_step_eager = self.private.d_step
         self.checkpoint = tf.train.Checkpoint(generator=self.generator, discriminator=self.discriminator,
                                               g_opt=self.g_opt, d_opt=self.d_opt, rng=self.rng,
-                                              epoch=self.epoch, iteration=self.iteration)
-        self.d_step = tf.function(self.d_step_eager)
+                                              epoch=self.epoch, iteration=self.iteration,
+                                              **(self.private.checkpoint_items() if self.private else {}))
+        self.d_step = tf.function(self.d_step_eager,
+                                  input_signature=self.private.signature() if self.private else None)
         self.g_step = tf.function(self.g_step_eager)
 
     def fake_melody(self, chords, previous):
@@ -110,8 +115,8 @@ class GAN:
         """One iteration: a D step, and a G step every `d_steps` iterations. Returns float metrics."""
         d_step, g_step = (self.d_step_eager, self.g_step_eager) if eager else (self.d_step, self.g_step)
         out = d_step(*batch)
-        if step % self.cfg.train.d_steps == 0:
-            out.update(g_step(*batch))
+        if step % self.cfg.train.d_steps == 0:      # under DP, G sees public conditions only
+            out.update(g_step(*(self.private.g_batch(step) if self.private else batch)))
         return {k: float(v) for k, v in out.items()}
 
 
@@ -202,7 +207,8 @@ def _best_quality(best_dir):
 
 def _write_log(path, rows):
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=LOG_FIELDS)
+    dp_fields = tuple(k for k in privacy.LOG_FIELDS if rows and k in rows[-1])
+    writer = csv.DictWriter(buf, fieldnames=LOG_FIELDS + dp_fields)
     writer.writeheader()
     writer.writerows(rows)
     write_text(path, buf.getvalue())
@@ -241,16 +247,20 @@ def train(cfg, data_dir="data", models_dir="models", cache_dir=None, resume=Fals
     corpus = prepare(data_dir, cache_dir, cfg.representation, jobs=jobs, progress=progress)
     held = corpus.held_out(t.holdout)
     corpus = corpus.subset(~held)
-    melody, chord_ids, previous = corpus.augmented(cfg.representation.transpose)
+    melody, chord_ids, previous, unit_id = privacy.unit_rows(corpus, cfg.representation.transpose, cfg.privacy.unit)
     if len(melody) == 0:
         raise TrainingError(f"no usable phrases under {data_dir} (see {corpus.summary()['skipped']})")
-    summary = batch_summary(cfg, len(melody))
+    dp = privacy.plan(cfg, unit_id) if cfg.privacy.dp else None     # under DP an epoch is N units, not N rows
+    summary = batch_summary(cfg, dp["units"] if dp else len(melody))
     if summary["iterations_per_epoch"] == 0:
         raise TrainingError(f"batch size {t.batch_size} is larger than the {len(melody)} samples and "
                             "--drop-remainder drops them all")
     print_fn(f"{len(set(corpus.song.tolist()))} songs, {len(corpus.melody)} phrases, {len(melody)} after "
              f"transposition ({int(held.sum())} phrases of held-out songs kept for `musicgan evaluate`)")
     print_fn(format_batch_summary(summary))
+    if dp:
+        print_fn(privacy.format_plan(dp))
+        summary["privacy"] = dp
 
     gan = GAN(cfg)
     manager = tf.train.CheckpointManager(gan.checkpoint, str(ckpt_dir), max_to_keep=2)
@@ -268,8 +278,22 @@ def train(cfg, data_dir="data", models_dir="models", cache_dir=None, resume=Fals
 
     while int(gan.epoch) < t.epochs:
         epoch, start = int(gan.epoch), int(gan.iteration)
-        data = tf_dataset(melody, chord_ids, previous, t.batch_size, epoch, t.seed,
-                          drop_remainder=t.drop_remainder).skip(start)
+        if dp and start == 0 and privacy.over_budget(dp, (epoch + 1) * iters, cfg.privacy.target_epsilon):
+            if epoch == 0:
+                raise TrainingError(f"one epoch already spends more than --dp-target-epsilon "
+                                    f"{cfg.privacy.target_epsilon:g}: raise --dp-noise-multiplier or lower "
+                                    "--batch-size")
+            print_fn(f"stopping after epoch {epoch}: epoch {epoch + 1} would take ε past --dp-target-epsilon "
+                     f"{cfg.privacy.target_epsilon:g}")
+            if epoch % t.save_every:
+                save_models(gan, models_dir, cfg, {"batch": summary, "epochs_trained": epoch, "command": command})
+            break
+        if dp:
+            picks = privacy.poisson_batches(unit_id, t.batch_size, iters, int(gan.private.secret.numpy()), epoch)
+            data = privacy.batches(melody, chord_ids, previous, picks[start:])
+        else:
+            data = tf_dataset(melody, chord_ids, previous, t.batch_size, epoch, t.seed,
+                              drop_remainder=t.drop_remainder).skip(start)
         sums, counts, t0 = {}, {}, time.perf_counter()
         bar = tqdm(data, total=iters, initial=start, desc=f"epoch {epoch + 1}/{t.epochs}",
                    disable=not progress, leave=True)
@@ -302,13 +326,19 @@ def train(cfg, data_dir="data", models_dir="models", cache_dir=None, resume=Fals
         done = epoch + 1
         row = {"epoch": done, **{k: round(sums[k] / counts[k], 5) for k in sums},
                "seconds": round(time.perf_counter() - t0, 2)}
+        if dp:
+            summary["privacy"] = {**dp, "steps": done * iters, **privacy.epsilons(dp, done * iters)}
+            row.update({k: v for k, v in summary["privacy"].items() if k in privacy.LOG_FIELDS})
+            print_fn(f"epoch {done}: ε = {row['epsilon_pld']:.3g} (PLD), {row['epsilon_rdp']:.3g} (RDP), "
+                     f"{row['epsilon_basic']:.3g} (basic composition) at δ = {dp['delta']:g}")
         if done % t.sample_every == 0 or done == t.epochs:
             write_samples(gan, models_dir, done, cfg.representation)
             quality = watch(gan.generator)
             row.update({k: round(quality[k], 4) for k in LOG_FIELDS if k in quality})
             for warning in metrics.warnings_for(quality):
                 print_fn(f"warning (epoch {done}): {warning}")
-            if quality["quality"] < _best_quality(models_dir / "best"):     # lower is closer to the corpus
+            # lower is closer to the corpus; picking a model by the private corpus would not be private
+            if not dp and quality["quality"] < _best_quality(models_dir / "best"):
                 save_models(gan, models_dir / "best", cfg, {"epochs_trained": done, "command": command,
                                                             "quality": quality}, generator_only=True)
         rows.append(row)
