@@ -3,9 +3,13 @@ where the time goes, and whether it ever waits for data.
 
 python -m bench.train_step [--steps 8] [--rounds 5] [--eager-steps 2]   (prints one JSON line)
 Run by `python -m bench`. Others' work on a shared machine slows some calls: the measurements
-alternate in rounds (matmul, compiled, real data, no sync, ...), every call is timed alone, and
-each measurement keeps its fastest call, the time the machine gave it whole; ratios are taken
-between fastest calls, and medians are kept too.
+alternate in rounds (matmul, compiled, real data, ...) and every call is timed alone,
+in wall time and in this process's CPU time (all threads). Two estimates follow:
+  wall   the fastest call of each, the time the machine gave it whole; ratios between those
+  cpu    the median CPU seconds of a call: the work it took whatever the load (the machine's
+         other processes take turns, they do not add to ours), so FLOPs per CPU-second of the
+         step over those of the matmul is the share of peak that load does not move
+Waiting (for data, for a sync) costs wall time, not CPU time: those comparisons use wall time.
 """
 
 import argparse
@@ -19,8 +23,10 @@ MATMUL_CHAIN = 12        # chained in one call of ~26 GFLOP, about one training 
                          # that both are timed in calls of similar length
 
 
-def _best_and_median(xs):
-    return {"best": min(xs), "median": statistics.median(xs)}
+def _summary(calls):
+    """{best, median wall seconds, median cpu seconds} of [(wall, cpu), ...]."""
+    walls, cpus = zip(*calls)
+    return {"best": min(walls), "median": statistics.median(walls), "cpu": statistics.median(cpus)}
 
 
 def measure(steps, rounds, eager_steps, batch_size, loss):
@@ -48,42 +54,43 @@ def measure(steps, rounds, eager_steps, batch_size, loss):
     def matmul(a, b):               # a chain, so that no product can be skipped or run alongside another
         for _ in range(MATMUL_CHAIN):
             a = tf.matmul(a, b)
-        return tf.reduce_sum(a)
+        return tf.reduce_sum(tf.cast(a, tf.float32))
 
-    def timed(fn, k):               # k calls, each timed alone
+    a16, b16 = tf.cast(a, tf.bfloat16), tf.cast(b, tf.bfloat16)   # for reference: the CPU has AVX512_BF16
+
+    def timed(fn, k):               # k calls, each timed alone: [(wall, cpu) seconds]
         out = []
         for i in range(k):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             fn(i)
-            out.append(time.perf_counter() - t0)
+            out.append((time.perf_counter() - t0, time.process_time() - c0))
         return out
 
-    def four(i):                    # 4 iterations of train_batch
-        for j in range(4):
-            gan.train_batch(batch, j)
+    float_seconds = []
 
-    def no_sync(i):                 # the same without train_batch's float() of each metric: one sync
-        for _ in range(4):
-            out = gan.d_step(*batch)
-            out.update(gan.g_step(*batch))
-        float(out["g_loss"])
+    def float_after(i):             # train_batch's float() of the metrics, timed apart from the steps
+        out = gan.d_step(*batch)
+        out.update(gan.g_step(*batch))
+        t0 = time.perf_counter()
+        {k: float(v) for k, v in out.items()}
+        float_seconds.append(time.perf_counter() - t0)
 
     calls = {"peak": lambda i: matmul(a, b).numpy(),
+             "peak_bfloat16": lambda i: matmul(a16, b16).numpy(),
              "compiled": lambda i: gan.train_batch(batch, i),
              "real_data": lambda i: gan.train_batch(next(data), i),
              "input_only": lambda i: next(data),
              "eager": lambda i: gan.train_batch(batch, i, eager=True)}
     for name, fn in calls.items():
         timed(fn, 2)                # trace and warm up everything first
-    timed(no_sync, 1)
-    times = {name: [] for name in (*calls, "four", "no_sync")}
+    times = {name: [] for name in calls}
     for r in range(rounds):
         times["peak"] += timed(calls["peak"], steps)
+        times["peak_bfloat16"] += timed(calls["peak_bfloat16"], 2)
         times["compiled"] += timed(calls["compiled"], steps)
         times["real_data"] += timed(calls["real_data"], steps)
         times["input_only"] += timed(calls["input_only"], steps)
-        times["four"] += [t / 4 for t in timed(four, 1)]
-        times["no_sync"] += [t / 4 for t in timed(no_sync, 1)]
+        timed(float_after, 2)
         if r < 2:
             times["eager"] += timed(calls["eager"], eager_steps)
 
@@ -130,25 +137,30 @@ def measure(steps, rounds, eager_steps, batch_size, loss):
     part_times = {}
     for name, fn in parts.items():
         fn()
-        part_times[name] = min(timed(lambda i, fn=fn: fn(), 3 * rounds))
+        part_times[name] = _summary(timed(lambda i, fn=fn: fn(), 3 * rounds))
 
-    best = {k: min(v) for k, v in times.items() if v}
-    peak_flops = 2 * MATMUL_N ** 3 * MATMUL_CHAIN / best["peak"]
-    step_flops = flops["iteration"] * batch_size / best["compiled"]
+    t = {k: _summary(v) for k, v in times.items()}
+    work = {"peak": 2 * MATMUL_N ** 3 * MATMUL_CHAIN, "peak_bfloat16": 2 * MATMUL_N ** 3 * MATMUL_CHAIN,
+            "compiled": flops["iteration"] * batch_size}
+    gflops = {f"{k}_{est}": work[k] / t[k][key] / 1e9 for k in work for est, key in (("wall", "best"), ("cpu", "cpu"))}
     return {"batch_size": batch_size, "loss": loss, "steps": steps, "rounds": rounds,
             "flops_per_phrase": flops,
-            "matmul_peak_gflops": {"best": peak_flops / 1e9,
-                                   "median": 2e-9 * MATMUL_N ** 3 * MATMUL_CHAIN / statistics.median(times["peak"])},
-            "step_gflops": step_flops / 1e9, "share_of_peak": step_flops / peak_flops,
-            "phrases_per_second": {k: batch_size / best[k] for k in ("compiled", "real_data", "no_sync", "eager")},
-            "seconds_per_iteration": {k: _best_and_median(v) for k, v in times.items() if v and k != "peak"},
-            "real_data_over_constant": {"best": best["real_data"] / best["compiled"],
-                                        "median": statistics.median(times["real_data"])
-                                        / statistics.median(times["compiled"])},
-            "compiled_over_eager": best["eager"] / best["compiled"],
-            "sync_cost": {"best": best["four"] / best["no_sync"] - 1,
-                          "median": statistics.median(times["four"]) / statistics.median(times["no_sync"]) - 1},
-            "parts_ms": {k: 1000 * v for k, v in part_times.items()},
+            "matmul_peak_gflops": {"wall": gflops["peak_wall"], "per_cpu_second": gflops["peak_cpu"]},
+            "bfloat16_matmul_gflops": {"wall": gflops["peak_bfloat16_wall"],
+                                       "per_cpu_second": gflops["peak_bfloat16_cpu"]},
+            "step_gflops": {"wall": gflops["compiled_wall"], "per_cpu_second": gflops["compiled_cpu"]},
+            "share_of_peak": {"wall": gflops["compiled_wall"] / gflops["peak_wall"],
+                              "cpu": gflops["compiled_cpu"] / gflops["peak_cpu"]},
+            "cores_busy": {k: t[k]["cpu"] / t[k]["median"] for k in ("peak", "compiled")},
+            "phrases_per_second": {k: batch_size / t[k]["best"] for k in ("compiled", "real_data", "eager")},
+            "seconds_per_iteration": {k: v for k, v in t.items() if not k.startswith("peak")},
+            "real_data_over_constant": {"best": t["real_data"]["best"] / t["compiled"]["best"],
+                                        "median": t["real_data"]["median"] / t["compiled"]["median"]},
+            "compiled_over_eager": {"wall": t["eager"]["best"] / t["compiled"]["best"],
+                                    "cpu": t["eager"]["cpu"] / t["compiled"]["cpu"]},
+            "float_metrics_ms": {"median": 1000 * statistics.median(float_seconds),
+                                 "max": 1000 * max(float_seconds)},
+            "parts_ms": {k: {"wall": 1000 * v["best"], "cpu": 1000 * v["cpu"]} for k, v in part_times.items()},
             "threads": {"intra_op": tf.config.threading.get_intra_op_parallelism_threads(),
                         "inter_op": tf.config.threading.get_inter_op_parallelism_threads()},
             "tensorflow": tf.__version__, "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "default (on)")}

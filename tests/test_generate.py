@@ -156,3 +156,17 @@ def test_a_layer_numpy_does_not_know_loads_with_keras(tmp_path):
     with pytest.raises(Unsupported, match="LayerNormalization"):
         NumpyGenerator(tmp_path / "g.h5")
     assert isinstance(_load(tmp_path / "g.h5", "numpy"), keras.Model)
+
+
+def test_generate_does_not_load_tensorflow(models, tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = ("import sys; from musicgan.cli import generate_main; "
+            f"assert generate_main(['--chords', 'C G', '--bars', '2', '--models', {str(models)!r}, "
+            f"'--out', {str(tmp_path / 's.mid')!r}]) == 0; "
+            "print(sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))")
+    root = Path(__file__).resolve().parent.parent
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root).stdout
+    assert out.strip().splitlines()[-1] == "[]"
