@@ -37,6 +37,8 @@ def load_generator(models_dir, engine="numpy"):
     engine "numpy" runs generator.h5 without TensorFlow (`numpy_model`) when it holds only layers
     that module knows, else loads Keras, as engine "keras" always does.
     """
+    if engine not in ("numpy", "keras"):
+        raise ValueError(f"engine must be numpy or keras, got {engine!r}")
     models_dir = Path(models_dir)
     path = models_dir / "generator.h5"
     if not path.exists():
@@ -61,8 +63,6 @@ def load_generator(models_dir, engine="numpy"):
 
 
 def _load(path, engine):
-    if engine not in ("numpy", "keras"):
-        raise ValueError(f"engine must be numpy or keras, got {engine!r}")
     if engine == "numpy":
         from .numpy_model import NumpyGenerator, Unsupported
 

@@ -91,7 +91,7 @@ class NumpyGenerator:
     """
 
     def __init__(self, path):
-        with h5py.File(path, "r") as f:
+        with h5py.File(path, "r") as f:         # OSError for a file that is not HDF5
             try:
                 graph = json.loads(f.attrs["model_config"])["config"]
                 groups = f["model_weights"]
@@ -102,6 +102,14 @@ class NumpyGenerator:
                     layers[layer["name"]] = (layer, [np.asarray(group[n], np.float32) for n in names])
             except (KeyError, TypeError, ValueError) as e:
                 raise Unsupported(f"no Keras functional model in the file ({e})") from None
+        try:
+            self._build(graph, layers)
+        except Unsupported:
+            raise
+        except (KeyError, TypeError, IndexError, ValueError) as e:   # a layout this reader does not expect
+            raise Unsupported(f"{type(e).__name__}: {e}") from None
+
+    def _build(self, graph, layers):
         self.input_names = _names(graph["input_layers"])
         outputs = _names(graph["output_layers"])
         if len(outputs) != 1:
