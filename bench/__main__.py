@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SECTIONS = ("train", "prepare", "generate", "scaling")
 SETTINGS = {   # quick keeps the whole run under two minutes on 2 cores
     "quick": {"train": ["--steps", "4", "--rounds", "3", "--eager-steps", "2"], "prepare_repeat": "1",
-              "bars": {"numpy": (16, 128, 1024), "keras": (16, 1024)}, "scaling_iterations": "6"},
+              "bars": {"numpy": (16, 128, 1024), "keras": (16, 1024)}, "scaling_iterations": "10"},
     "full": {"train": ["--steps", "8", "--rounds", "6", "--eager-steps", "3"], "prepare_repeat": "3",
              "bars": {"numpy": (16, 128, 1024), "keras": (16, 128, 1024)}, "scaling_iterations": "20"}}
 
