@@ -34,6 +34,7 @@ def measure(steps, rounds, eager_steps, batch_size, loss):
     import tensorflow as tf
 
     from bench.flops import iteration_flops
+    from musicgan import constants as C
     from musicgan import losses
     from musicgan.chords import FEATURES
     from musicgan.config import Config, TrainConfig
@@ -95,7 +96,7 @@ def measure(steps, rounds, eager_steps, batch_size, loss):
             times["eager"] += timed(calls["eager"], eager_steps)
 
     # where the time goes: each part alone as its own tf.function, synced, best of `rounds`
-    real = tf.one_hot(batch[0], 39)
+    real = tf.one_hot(batch[0], C.VOCAB_SIZE)
     fake = gan.fake_melody(batch[1], batch[2])
     d_vars, g_vars = gan.discriminator.trainable_variables, gan.generator.trainable_variables
 
