@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: demo test corpus clean deps-demo deps-test
+.PHONY: demo test bench corpus clean deps-demo deps-test
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,9 @@ demo: deps-demo $(VENV)/.installed
 
 test: deps-test $(VENV)/.installed
 	$(PY) -m pytest -q
+
+bench: $(VENV)/.installed   # speed, share of the machine, scaling: one table, bench/results.json (QUICK=1: < 2 min)
+	$(PY) -m bench $(if $(QUICK),--quick)
 
 corpus: $(VENV)/.installed
 	$(PY) -m musicgan corpus --out data/chorales

@@ -1,46 +1,57 @@
-"""Wall time of generate.py for 16 and 128 bars, split into TensorFlow import, model load and generation.
+"""One generate.py run, timed in parts: imports, model load, generation (of which MIDI writing).
 
-python -m bench.generate_speed [--models models]
-Runs `python generate.py` end to end once per length, then times the parts in this process.
-Writes bench/generate_speed.json.
+python -m bench.generate_speed --bars 16 [--engine numpy|keras] [--models models]   (prints one JSON line)
+Run by `python -m bench` in a fresh process per length and engine, which adds the process's wall
+time and peak memory. --engine keras is generation as it was before the numpy forward pass:
+TensorFlow imported at start-up and generator.h5 loaded and called with Keras.
 """
+
+import time
+
+T0 = time.perf_counter()
 
 import argparse
 import json
-import subprocess
-import sys
 import tempfile
-import time
-from pathlib import Path
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--bars", type=int, default=16)
+    ap.add_argument("--engine", choices=("numpy", "keras"), default="numpy")
     ap.add_argument("--models", default="models")
-    ap.add_argument("--bars", type=int, nargs="+", default=[16, 128])
     args = ap.parse_args()
-    result = {"end_to_end_seconds": {}, "parts_seconds": {}}
+
+    import musicgan  # first, as generate.py does: it sets the environment numpy and TF read
+    from musicgan import generation
+    from musicgan.cli import generate_main
+
+    if args.engine == "keras":
+        musicgan.quiet_tensorflow_import()
+    parts = {"imports": time.perf_counter() - T0, "load_model": 0.0, "write_midi": 0.0}
+    load, write = generation.load_generator, generation.write_song
+
+    def timed_load(models_dir, engine=args.engine):
+        t = time.perf_counter()
+        try:
+            return load(models_dir, engine)
+        finally:
+            parts["load_model"] += time.perf_counter() - t
+
+    def timed_write(song, path):
+        t = time.perf_counter()
+        write(song, path)
+        parts["write_midi"] += time.perf_counter() - t
+
+    generation.load_generator, generation.write_song = timed_load, timed_write
     with tempfile.TemporaryDirectory() as tmp:
-        for bars in args.bars:
-            t0 = time.perf_counter()
-            subprocess.run([sys.executable, "generate.py", "--chords", "C G Am F", "--bars", str(bars),
-                            "--models", args.models, "--out", f"{tmp}/s{bars}.mid"], check=True,
-                           capture_output=True)
-            result["end_to_end_seconds"][bars] = round(time.perf_counter() - t0, 2)
-        t0 = time.perf_counter()
-        import tensorflow  # noqa: F401
-        t1 = time.perf_counter()
-        from musicgan.generation import generate_songs, load_generator
-        load_generator(args.models)
-        t2 = time.perf_counter()
-        parts = {"import_tensorflow": t1 - t0, "load_model": t2 - t1}
-        for bars in args.bars:
-            t = time.perf_counter()
-            generate_songs("C G Am F", args.models, bars, f"{tmp}/p{bars}.mid")
-            parts[f"generate_{bars}_bars_incl_load"] = time.perf_counter() - t
-        result["parts_seconds"] = {k: round(v, 2) for k, v in parts.items()}
-    print(json.dumps(result, indent=1))
-    Path(__file__).with_name("generate_speed.json").write_text(json.dumps(result, indent=1))
+        t = time.perf_counter()
+        code = generate_main(["--chords", "C G Am F", "--bars", str(args.bars), "--models", args.models,
+                              "--out", f"{tmp}/song.mid"])
+        parts["generate"] = time.perf_counter() - t - parts["load_model"]
+    if code:
+        raise SystemExit(code)
+    print(json.dumps({"bars": args.bars, "engine": args.engine, **parts}))
 
 
 if __name__ == "__main__":

@@ -2,11 +2,10 @@
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
-from . import __version__
+from . import __version__, quiet_tensorflow_import
 
 
 def _prepare(args):
@@ -230,21 +229,6 @@ def _train(args):
     return 0
 
 
-def quiet_tensorflow_import():
-    """Import TensorFlow with fd 2 closed: its start-up notices (oneDNN, CPU features) are printed
-    by C++ before TF_CPP_MIN_LOG_LEVEL applies. Python errors of the import still surface."""
-    if "tensorflow" in sys.modules:
-        return
-    saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
-    os.dup2(null, 2)
-    try:
-        import tensorflow  # noqa: F401
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(null)
-
-
 def train_main(argv=None):
     args = build_train_parser().parse_args(argv)
     quiet_tensorflow_import()
@@ -320,8 +304,7 @@ def _render_extras(paths, wav, png):
 
 
 def generate_main(argv=None):
-    args = build_generate_parser().parse_args(argv)
-    quiet_tensorflow_import()
+    args = build_generate_parser().parse_args(argv)     # TensorFlow loads only if numpy cannot run the model
     return run(_generate, args)
 
 

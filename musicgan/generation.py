@@ -6,6 +6,7 @@ from pathlib import Path
 
 from . import chords as ch
 from . import constants as C
+from . import quiet_tensorflow_import
 from .config import load_config
 from .files import write_text
 from .midi_io import write_song
@@ -30,18 +31,22 @@ def key_shift(key):
     return root - 12 if root > 6 else root
 
 
-def load_generator(models_dir):
-    """(generator, Config, raw config.json dict) from models_dir, checked against each other."""
+def load_generator(models_dir, engine="numpy"):
+    """(generator, Config, raw config.json dict) from models_dir, checked against each other.
+
+    engine "numpy" runs generator.h5 without TensorFlow (`numpy_model`) when it holds only layers
+    that module knows, else loads Keras, as engine "keras" always does.
+    """
+    if engine not in ("numpy", "keras"):
+        raise ValueError(f"engine must be numpy or keras, got {engine!r}")
     models_dir = Path(models_dir)
     path = models_dir / "generator.h5"
     if not path.exists():
         raise ModelError(f"no trained model at {path}: train one with `python train.py --models {models_dir}`"
                          " (or pass --models DIR)")
     cfg, raw = load_config(models_dir)
-    import keras
-
     try:
-        generator = keras.models.load_model(path, compile=False)
+        generator = _load(path, engine)
     except Exception as e:
         raise ModelError(f"cannot load {path} ({str(e).splitlines()[0][:100]}); retrain it with "
                          f"`python train.py --models {models_dir} --fresh`") from None
@@ -55,6 +60,20 @@ def load_generator(models_dir):
                          f"{output}, the config says {expected} -> "
                          f"{(rep.phrase_bars * C.STEPS_PER_BAR, C.VOCAB_SIZE)}; retrain or restore the pair")
     return generator, cfg, raw
+
+
+def _load(path, engine):
+    if engine == "numpy":
+        from .numpy_model import NumpyGenerator, Unsupported
+
+        try:
+            return NumpyGenerator(path)
+        except Unsupported:
+            pass
+    quiet_tensorflow_import()
+    import keras
+
+    return keras.models.load_model(path, compile=False)
 
 
 def song_paths(out, num_samples):

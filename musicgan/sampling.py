@@ -18,15 +18,14 @@ def sample_tokens(probs, temperature, rng):
 
 def sample_phrases(generator, features, rng, previous=None, temperature=1.0):
     """One phrase per row of per-beat chord `features` (N, beats, 24): fresh noise, then tokens
-    (N, steps) drawn from the generator; `previous` (N, 16) defaults to a bar of rests."""
-    import tensorflow as tf
-
+    (N, steps) drawn from the generator (Keras or `numpy_model.NumpyGenerator`); `previous` (N, 16)
+    defaults to a bar of rests."""
     n = len(features)
     if previous is None:
         previous = np.full((n, C.STEPS_PER_BAR), C.REST, np.int32)
     noise = rng.standard_normal((n, generator.inputs[0].shape[-1])).astype(np.float32)
-    probs = generator([tf.constant(noise), tf.constant(features, tf.float32), tf.constant(previous, tf.int32)])
-    return sample_tokens(probs.numpy(), temperature, rng)
+    probs = generator([noise, np.asarray(features, np.float32), np.asarray(previous, np.int32)])
+    return sample_tokens(np.asarray(probs), temperature, rng)
 
 
 def generate_melodies(generator, features, phrase_bars, num_samples=1, seed=0, temperature=1.0):

@@ -1,6 +1,7 @@
 import json
 
 import mido
+import numpy as np
 import pretty_midi
 import pytest
 
@@ -111,3 +112,54 @@ def test_a_damaged_generator_file_says_how_to_get_a_good_one(models, tmp_path, c
     assert generate_main(["--chords", "C", "--models", str(broken), "--out", str(tmp_path / "x.mid")]) == 2
     err = capsys.readouterr().err
     assert "cannot load" in err and "--fresh" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("which", ["tiny", "shipped"])
+def test_numpy_forward_pass_matches_keras(models, which):
+    from pathlib import Path
+
+    from musicgan.generation import load_generator
+    from musicgan.numpy_model import NumpyGenerator
+
+    folder = models if which == "tiny" else Path(__file__).resolve().parent.parent / "models"
+    keras_model, cfg, _ = load_generator(folder, engine="keras")
+    numpy_model, _, _ = load_generator(folder)
+    assert isinstance(numpy_model, NumpyGenerator)
+    assert [(i.name, tuple(i.shape)) for i in numpy_model.inputs] == [(i.name, tuple(i.shape)) for i in keras_model.inputs]
+    rng = np.random.default_rng(0)
+    n, beats = 5, cfg.representation.phrase_bars * C.BEATS_PER_BAR
+    inputs = [rng.standard_normal((n, cfg.model.latent)).astype(np.float32),
+              rng.random((n, beats, C.CHORD_DIM)).astype(np.float32),
+              rng.integers(0, C.VOCAB_SIZE, (n, C.STEPS_PER_BAR)).astype(np.int32)]
+    expected = keras_model(inputs).numpy()
+    got = numpy_model(inputs)
+    assert got.shape == expected.shape == (n, beats * C.STEPS_PER_BEAT, C.VOCAB_SIZE)
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
+
+
+def test_a_layer_numpy_does_not_know_loads_with_keras(tmp_path):
+    import keras
+
+    from musicgan.generation import _load
+    from musicgan.numpy_model import NumpyGenerator, Unsupported
+
+    x = keras.Input((4, 3), name="noise")
+    model = keras.Model(x, keras.layers.LayerNormalization()(keras.layers.Dense(2)(x)))
+    model.save(str(tmp_path / "g.h5"))
+    with pytest.raises(Unsupported, match="LayerNormalization"):
+        NumpyGenerator(tmp_path / "g.h5")
+    assert isinstance(_load(tmp_path / "g.h5", "numpy"), keras.Model)
+
+
+def test_generate_does_not_load_tensorflow(models, tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = ("import sys; from musicgan.cli import generate_main; "
+            f"assert generate_main(['--chords', 'C G', '--bars', '2', '--models', {str(models)!r}, "
+            f"'--out', {str(tmp_path / 's.mid')!r}]) == 0; "
+            "print(sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))")
+    root = Path(__file__).resolve().parent.parent
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root).stdout
+    assert out.strip().splitlines()[-1] == "[]"

@@ -1,0 +1,142 @@
+"""The generator's forward pass in numpy, read from generator.h5 with h5py: generation without TensorFlow.
+
+It follows the functional graph Keras saved in the file (`model_config`) for the layer kinds that
+`networks.build_generator` uses. A file with any other layer or option raises `Unsupported`, and
+the caller loads it with Keras instead. Importing TensorFlow is ~2.5 s of a 16-bar generate.py
+run, and a Keras call ~12 ms per phrase against ~1 ms here (bench/RESULTS.md).
+"""
+
+import json
+from collections import namedtuple
+
+import h5py
+import numpy as np
+
+Tensor = namedtuple("Tensor", "name shape")   # what generation reads of a Keras input or output
+
+
+class Unsupported(ValueError):
+    """The file holds a layer or option this reader does not implement; load it with Keras."""
+
+
+def _activation(name):
+    if name == "linear":
+        return lambda x: x
+    if name == "relu":
+        return lambda x: np.maximum(x, 0)
+    if name == "softmax":
+        def softmax(x):
+            e = np.exp(x - x.max(-1, keepdims=True))
+            return e / e.sum(-1, keepdims=True)
+        return softmax
+    raise Unsupported(f"activation {name!r}")
+
+
+def _conv1d(x, kernel, bias, padding):
+    """Stride-1 Conv1D over (B, T, C) with kernel (k, C, F), as TensorFlow pads 'same'."""
+    k = kernel.shape[0]
+    if padding == "same":
+        x = np.pad(x, ((0, 0), ((k - 1) // 2, k - 1 - (k - 1) // 2), (0, 0)))
+    steps = x.shape[1] - k + 1
+    columns = np.concatenate([x[:, j:j + steps] for j in range(k)], -1)          # (B, T, k * C)
+    return columns @ kernel.reshape(-1, kernel.shape[-1]) + bias
+
+
+def _layer_fn(kind, cfg, weights):
+    """A function of the layer's list of inputs, or Unsupported."""
+    def need(key, *allowed):
+        if cfg.get(key) not in allowed:
+            raise Unsupported(f"{kind} with {key}={cfg.get(key)!r}")
+
+    if kind in ("Dense", "Conv1D"):
+        need("use_bias", True)
+        act = _activation(cfg["activation"])
+        kernel, bias = weights
+        if kind == "Dense":
+            return lambda xs: act(xs[0] @ kernel + bias)
+        for key in ("strides", "dilation_rate"):
+            need(key, [1])
+        need("groups", 1)
+        need("padding", "same", "valid")
+        need("data_format", "channels_last")
+        return lambda xs: act(_conv1d(xs[0], kernel, bias, cfg["padding"]))
+    if kind == "Embedding":
+        return lambda xs: weights[0][xs[0]]
+    if kind == "Flatten":
+        return lambda xs: xs[0].reshape(len(xs[0]), -1)
+    if kind == "Reshape":
+        return lambda xs: xs[0].reshape((len(xs[0]), *cfg["target_shape"]))
+    if kind == "Concatenate":
+        return lambda xs: np.concatenate(xs, cfg["axis"])
+    if kind == "UpSampling1D":
+        return lambda xs: np.repeat(xs[0], cfg["size"], 1)
+    if kind == "LeakyReLU":
+        slope = np.float32(cfg["negative_slope"])
+        return lambda xs: np.where(xs[0] > 0, xs[0], slope * xs[0])
+    if kind == "Activation":
+        act = _activation(cfg["activation"])
+        return lambda xs: act(xs[0])
+    raise Unsupported(f"layer {kind}")
+
+
+def _names(entries):
+    """Layer names of a config's input_layers / output_layers: [name, 0, 0] alone, or a list of those."""
+    return [entries[0]] if isinstance(entries[0], str) else [e[0] for e in entries]
+
+
+class NumpyGenerator:
+    """generator([noise, chords, previous]) -> (B, steps, VOCAB) probabilities, as the Keras model.
+
+    `inputs` (name, shape) and `output.shape` are what `generation.load_generator` checks.
+    """
+
+    def __init__(self, path):
+        with h5py.File(path, "r") as f:         # OSError for a file that is not HDF5
+            try:
+                graph = json.loads(f.attrs["model_config"])["config"]
+                groups = f["model_weights"]
+                layers = {}
+                for layer in graph["layers"]:
+                    group = groups.get(layer["name"])
+                    names = group.attrs.get("weight_names", []) if group is not None else []
+                    layers[layer["name"]] = (layer, [np.asarray(group[n], np.float32) for n in names])
+            except (KeyError, TypeError, ValueError) as e:
+                raise Unsupported(f"no Keras functional model in the file ({e})") from None
+        try:
+            self._build(graph, layers)
+        except Unsupported:
+            raise
+        except (KeyError, TypeError, IndexError, ValueError) as e:   # a layout this reader does not expect
+            raise Unsupported(f"{type(e).__name__}: {e}") from None
+
+    def _build(self, graph, layers):
+        self.input_names = _names(graph["input_layers"])
+        outputs = _names(graph["output_layers"])
+        if len(outputs) != 1:
+            raise Unsupported("a model with several outputs")
+        self.output_name = outputs[0]
+        self.steps = {}           # layer name -> (function of input values, names of its inputs)
+        for name, (layer, weights) in layers.items():
+            if layer["class_name"] == "InputLayer":
+                continue
+            if len(layer["inbound_nodes"]) != 1 or layer["inbound_nodes"][0]["kwargs"]:
+                raise Unsupported(f"layer {name} called more than once or with keyword arguments")
+            args = layer["inbound_nodes"][0]["args"][0]
+            sources = [a["config"]["keras_history"][0] for a in (args if isinstance(args, list) else [args])]
+            self.steps[name] = (_layer_fn(layer["class_name"], layer["config"], weights), sources)
+        self.inputs = [Tensor(n, tuple(layers[n][0]["config"]["batch_shape"])) for n in self.input_names]
+        dtypes = {n: layers[n][0]["config"]["dtype"] for n in self.input_names}
+        self.dtypes = [np.int32 if "int" in str(dtypes[n]) else np.float32 for n in self.input_names]
+        probe = self([np.zeros((1, *t.shape[1:]), d) for t, d in zip(self.inputs, self.dtypes)])
+        self.output = Tensor(self.output_name, (None, *probe.shape[1:]))
+
+    def __call__(self, inputs):
+        values = {n: np.asarray(x, d) for n, x, d in zip(self.input_names, inputs, self.dtypes)}
+
+        def value(name):
+            if name not in values:
+                fn, sources = self.steps[name]
+                values[name] = fn([value(s) for s in sources])
+            return values[name]
+
+        return value(self.output_name)

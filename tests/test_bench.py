@@ -1,0 +1,41 @@
+"""The benchmark entry point starts, and its FLOP counter counts what the docstring says (no timings)."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import keras
+import pytest
+
+from bench.flops import forward_flops, iteration_flops
+from musicgan.config import TrainConfig
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_bench_help_names_every_section():
+    out = subprocess.run([sys.executable, "-m", "bench", "--help"], cwd=ROOT, capture_output=True, text=True,
+                         check=True).stdout
+    assert "--quick" in out and all(name in out for name in ("train", "prepare", "generate", "scaling"))
+
+
+def test_flops_from_layer_shapes():
+    tokens = keras.Input((8,), dtype="int32")
+    x = keras.layers.Embedding(10, 2)(tokens)                             # (8, 2): a lookup, 0
+    x = keras.layers.Conv1D(5, 3, padding="same")(x)                      # 2 * 8 steps * 3 * 2 * 5 = 480
+    x = keras.layers.Conv1D(4, 2, strides=2)(x)                           # 2 * 4 steps * 2 * 5 * 4 = 320
+    x = keras.layers.LeakyReLU()(x)
+    x = keras.layers.Dense(3)(x)                                          # 2 * 4 steps * 4 * 3 = 96
+    y = keras.layers.Dense(1)(keras.layers.Flatten()(x))                  # 2 * 12 * 1 = 24
+    assert forward_flops(keras.Model(tokens, y)) == 480 + 320 + 96 + 24
+
+
+@pytest.mark.parametrize("loss, feature_matching, d_steps, g_units, d_units",
+                         [("wgan-gp", 1.0, 1, 4, 14), ("nonsaturating", 0.0, 2, 1 + 3 / 2, 6 + 2 / 2)])
+def test_iteration_flops_in_network_passes(loss, feature_matching, d_steps, g_units, d_units):
+    g_in = keras.Input((3,))
+    generator = keras.Model(g_in, keras.layers.Dense(5)(g_in))           # 30 FLOPs
+    d_in = keras.Input((5,))
+    discriminator = keras.Model(d_in, keras.layers.Dense(1)(d_in))       # 10 FLOPs
+    cfg = TrainConfig(loss=loss, feature_matching=feature_matching, d_steps=d_steps)
+    assert iteration_flops(cfg, generator, discriminator)["iteration"] == g_units * 30 + d_units * 10
