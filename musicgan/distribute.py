@@ -10,8 +10,7 @@ import zlib
 import numpy as np
 import tensorflow as tf
 
-STRATEGIES = ("auto", "default", "mirrored", "multiworker")
-WORKER_TIMEOUT = 600          # seconds to wait for the cluster to start, and for any one collective
+from .constants import STRATEGIES, WORKER_TIMEOUT
 
 
 def parse_workers(text, task_index):

@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from . import distribute, losses, metrics, networks
 from . import constants as C
+from . import distribute, losses, metrics, networks
 from .chords import FEATURES, parse_progression, progression_features
 from .config import load_config, save_config
 from .dataset import iterations_per_epoch, prepare, tf_dataset
@@ -118,9 +118,16 @@ class GAN:
         return {"g_loss": loss}
 
     def _run(self, replica_fn, batch):
-        """Each replica's share of the metrics, summed: the value of one step on the whole global batch."""
-        out = self.strategy.run(replica_fn, args=batch)
-        return {k: self.strategy.reduce(tf.distribute.ReduceOp.SUM, v, axis=None) for k, v in out.items()}
+        """Each replica's share of the metrics, summed in one exchange: the step's value on the global batch."""
+        names = []
+
+        def shares(*args):
+            out = replica_fn(*args)
+            names[:] = out
+            return tf.stack(list(out.values()))
+
+        total = self.strategy.reduce(tf.distribute.ReduceOp.SUM, self.strategy.run(shares, args=batch), axis=None)
+        return dict(zip(names, tf.unstack(total)))
 
     def d_step_eager(self, batch):
         return self._run(self._d_replica, batch)
@@ -366,16 +373,16 @@ def _train(cfg, data_dir, models_dir, cache_dir, resume, fresh, progress, print_
         save_config(ckpt_dir, cfg, {"tensorflow_version": tf.__version__, "batch": summary, "command": command})
     if multi:
         distribute.broadcast_from_chief(strategy, gan.state())
-    if int(gan.epoch) or int(gan.iteration):
-        print_fn(f"resumed at epoch {int(gan.epoch) + 1}, iteration {int(gan.iteration)}")
+    if int(gan.epoch.numpy()) or int(gan.iteration.numpy()):
+        print_fn(f"resumed at epoch {int(gan.epoch.numpy()) + 1}, iteration {int(gan.iteration.numpy())}")
     watch = QualityWatch(corpus.melody, corpus.chords, t.seed)
     log_path = models_dir / "training_log.csv"
-    rows = _read_log(log_path, int(gan.epoch))
+    rows = _read_log(log_path, int(gan.epoch.numpy()))
     writer = tf.summary.create_file_writer(str(models_dir / "logs"))
     iters = summary["iterations_per_epoch"]
 
-    while int(gan.epoch) < t.epochs:
-        epoch, start = int(gan.epoch), int(gan.iteration)
+    while int(gan.epoch.numpy()) < t.epochs:
+        epoch, start = int(gan.epoch.numpy()), int(gan.iteration.numpy())
         data = with_noise(tf_dataset(melody, chord_ids, previous, t.batch_size, epoch, t.seed,
                                      drop_remainder=t.drop_remainder), cfg, epoch).skip(start)
         data = strategy.experimental_distribute_dataset(data.with_options(_SPLIT_BATCHES))
@@ -384,13 +391,13 @@ def _train(cfg, data_dir, models_dir, cache_dir, resume, fresh, progress, print_
                    disable=not progress, leave=True)
         try:
             for batch in bar:
-                step = epoch * iters + int(gan.iteration)
+                step = epoch * iters + int(gan.iteration.numpy())
                 gan.set_learning_rates(step, iters)
                 out = gan.train_batch(batch, step)
                 bad = [k for k in ("d_loss", "g_loss") if k in out and not abs(out[k]) <= t.max_loss]
                 if bad:
                     raise TrainingError(f"{bad[0]} is {out[bad[0]]:.4g} at epoch {epoch + 1}, iteration "
-                                        f"{int(gan.iteration) + 1}: training diverged; the last good checkpoint "
+                                        f"{int(gan.iteration.numpy()) + 1}: training diverged; the last good checkpoint "
                                         f"is kept in {ckpt_dir} (try a lower learning rate, then --resume)")
                 gan.iteration.assign_add(1)
                 for k, v in out.items():
@@ -401,7 +408,7 @@ def _train(cfg, data_dir, models_dir, cache_dir, resume, fresh, progress, print_
         except KeyboardInterrupt:
             bar.close()
             manager.save()
-            print_fn(f"interrupted: saved epoch {epoch + 1} at iteration {int(gan.iteration)} in {ckpt_dir}; "
+            print_fn(f"interrupted: saved epoch {epoch + 1} at iteration {int(gan.iteration.numpy())} in {ckpt_dir}; "
                      "continue with --resume")
             return gan
         bar.close()
