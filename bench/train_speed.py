@@ -21,13 +21,14 @@ def measure(steps, loss, batch_size):
     from musicgan.chords import FEATURES
     from musicgan.config import Config, TrainConfig
     from musicgan.dataset import prepare
-    from musicgan.training import GAN
+    from musicgan.training import GAN, batch_noise
 
     corpus = prepare("data", progress=False)
     mel, ids, prev = corpus.augmented()
     rows = np.random.default_rng(0).choice(len(mel), batch_size, replace=False)
     batch = (tf.constant(mel[rows], tf.int32), tf.constant(FEATURES[ids[rows]]), tf.constant(prev[rows], tf.int32))
     gan = GAN(Config(train=TrainConfig(loss=loss, batch_size=batch_size)))
+    batch = (*batch, batch_noise(gan.cfg, batch_size, tf.constant([0, 0], tf.int64)))   # the pipeline draws it
     out = {}
     for mode, eager in (("compiled", False), ("eager", True)):
         gan.train_batch(batch, 0, eager)                     # trace / warm up
