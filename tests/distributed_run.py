@@ -22,9 +22,12 @@ def _weights(gan):
     return {f"{i}": w.numpy() for i, w in enumerate(gan.generator.weights + gan.discriminator.weights)}
 
 
-def print_fn(*args, t0=time.time()):
+START = time.time()
+
+
+def print_fn(*args):
     """Lines with wall and CPU seconds: on a busy machine the two tell waiting from working."""
-    print(f"{time.time() - t0:7.1f}s cpu {time.process_time():6.1f}", *args, flush=True)
+    print(f"{time.time() - START:7.1f}s cpu {time.process_time():6.1f}", *args, flush=True)
 
 
 def main(mode, data, out, *rest):

@@ -92,7 +92,7 @@ def test_two_workers_resume_a_run_train_alike_and_only_the_chief_writes(corpus_d
     mine = {str(i): w.numpy() for i, w in enumerate(straight.generator.weights + straight.discriminator.weights)}
     _assert_same(w0, mine, atol=1e-5)          # 1 epoch on 1 replica + 2 on 2 workers == 3 on 1 replica
     assert not (tmp_path / "m1").exists() and not any((tmp_path / "tmp1").iterdir())
-    log = list(csv.DictReader(open(tmp_path / "m0" / "training_log.csv")))
+    log = list(csv.DictReader((tmp_path / "m0" / "training_log.csv").read_text().splitlines()))
     assert [r["epoch"] for r in log] == ["1", "2", "3"]
     assert {"generator.h5", "config.json"} <= {p.name for p in (tmp_path / "m0").iterdir()}
 
