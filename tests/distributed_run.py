@@ -1,6 +1,6 @@
 """Subprocess side of tests/test_distribute.py: strategies need TensorFlow fresh (devices, cluster).
 
-python -m tests.distributed_run mirrored DATA OUT             # default then mirrored over 2 CPUs -> OUT/*.npz
+python -m tests.distributed_run mirrored DATA OUT    # an epoch with the default, then 2 mirrored CPUs -> OUT/*.npz
 python -m tests.distributed_run worker DATA MODELS OUT.npz WORKERS INDEX EPOCHS [--resume]
 """
 
@@ -16,6 +16,23 @@ def config(epochs):
     from tests.test_training import tiny_config
 
     return tiny_config(epochs=epochs, sample_every=5, save_every=5)
+
+
+def train_steps(cfg, data_dir, strategy=None):
+    """The weights train() reaches, without its logs, samples and saves: every batch of cfg's epochs."""
+    from musicgan import training
+    from musicgan.dataset import prepare, tf_dataset
+
+    mel, ids, prev = prepare(data_dir, progress=False, jobs=1).augmented()
+    gan = training.GAN(cfg, strategy)
+    step = 0
+    for epoch in range(cfg.train.epochs):
+        data = training.with_noise(tf_dataset(mel, ids, prev, cfg.train.batch_size, epoch, cfg.train.seed), cfg,
+                                   epoch)
+        for batch in gan.strategy.experimental_distribute_dataset(data):
+            gan.train_batch(batch, step)
+            step += 1
+    return gan
 
 
 def _weights(gan):
@@ -36,8 +53,7 @@ def main(mode, data, out, *rest):
     if mode == "mirrored":
         mirrored = distribute.make_strategy("mirrored", replicas=2)       # first: it splits the CPU
         for name, strategy in (("default", None), ("mirrored", mirrored)):
-            gan = training.train(config(1), data, Path(out) / name, progress=False, print_fn=print_fn,
-                                 strategy=strategy)
+            gan = train_steps(config(1), data, strategy)
             np.savez(Path(out) / f"{name}.npz", **_weights(gan))
     else:
         npz, workers, index, epochs = rest[:4]
