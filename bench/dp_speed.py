@@ -20,7 +20,7 @@ def measure(steps, batch_size, loss, dp):
     from musicgan.chords import FEATURES
     from musicgan.config import Config, PrivacyConfig, TrainConfig
     from musicgan.dataset import prepare
-    from musicgan.training import GAN
+    from musicgan.training import GAN, batch_noise
 
     corpus = prepare("data", progress=False)
     mel, ids, prev = corpus.augmented()
@@ -29,7 +29,10 @@ def measure(steps, batch_size, loss, dp):
     gan = GAN(Config(train=TrainConfig(loss=loss, batch_size=batch_size, feature_matching=0.0),
                      privacy=PrivacyConfig(dp=dp)))
     out = {}
-    calls = {"d_step": lambda step: gan.d_step(*batch), "iteration": lambda step: gan.train_batch(batch, step)}
+    if not dp:                                               # the plain steps take their noise with the batch
+        batch = (*batch, batch_noise(gan.cfg, batch_size, tf.constant([0, 0], tf.int64)))
+    calls = {"d_step": lambda step: gan.d_step(*batch) if dp else gan.d_step(batch),
+             "iteration": lambda step: gan.train_batch(batch, step)}
     for name, call in calls.items():
         call(0)                                              # trace
         t0 = time.perf_counter()

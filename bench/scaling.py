@@ -28,7 +28,7 @@ def main():
     from musicgan.config import Config
     from musicgan.dataset import iterations_per_epoch, prepare, tf_dataset
     from musicgan.encoding import transpose
-    from musicgan.training import GAN
+    from musicgan.training import GAN, with_noise
 
     cfg = Config()
     corpus = prepare("data", progress=False)
@@ -41,7 +41,8 @@ def main():
     melody, chord_ids, previous = (np.concatenate(p) for p in zip(*parts))
     t1 = time.perf_counter()
     gan = GAN(cfg)
-    data = tf_dataset(melody, chord_ids, previous, cfg.train.batch_size, epoch=0, seed=cfg.train.seed)
+    data = with_noise(tf_dataset(melody, chord_ids, previous, cfg.train.batch_size, epoch=0, seed=cfg.train.seed),
+                      cfg, 0)
     batches = iter(data)
     for i in range(2):                          # trace both steps
         gan.train_batch(next(batches), i)

@@ -39,15 +39,17 @@ def measure(steps, rounds, eager_steps, batch_size, loss):
     from musicgan.chords import FEATURES
     from musicgan.config import Config, TrainConfig
     from musicgan.dataset import prepare, tf_dataset
-    from musicgan.training import GAN
+    from musicgan.training import GAN, batch_noise, with_noise
 
     cfg = Config(train=TrainConfig(loss=loss, batch_size=batch_size))
     mel, ids, prev = prepare("data", progress=False).augmented()
     rows = np.random.default_rng(0).choice(len(mel), batch_size, replace=False)
-    batch = (tf.constant(mel[rows], tf.int32), tf.constant(FEATURES[ids[rows]]), tf.constant(prev[rows], tf.int32))
+    batch = (tf.constant(mel[rows], tf.int32), tf.constant(FEATURES[ids[rows]]), tf.constant(prev[rows], tf.int32),
+             batch_noise(cfg, batch_size, tf.constant([0, 0], tf.int64)))
+    noise = batch[3]
     gan = GAN(cfg)
     flops = iteration_flops(cfg.train, gan.generator, gan.discriminator)
-    data = iter(tf_dataset(mel, ids, prev, batch_size, seed=0).repeat())
+    data = iter(with_noise(tf_dataset(mel, ids, prev, batch_size, seed=0).repeat(), cfg, 0))
 
     a, b = tf.random.normal([MATMUL_N] * 2), tf.random.normal([MATMUL_N] * 2) / MATMUL_N ** 0.5
 
@@ -70,8 +72,8 @@ def measure(steps, rounds, eager_steps, batch_size, loss):
     float_seconds = []
 
     def float_after(i):             # train_batch's float() of the metrics, timed apart from the steps
-        out = gan.d_step(*batch)
-        out.update(gan.g_step(*batch))
+        out = gan.d_step(batch)
+        out.update(gan.g_step(batch))
         t0 = time.perf_counter()
         {k: float(v) for k, v in out.items()}
         float_seconds.append(time.perf_counter() - t0)
@@ -97,12 +99,12 @@ def measure(steps, rounds, eager_steps, batch_size, loss):
 
     # where the time goes: each part alone as its own tf.function, synced, best of `rounds`
     real = tf.one_hot(batch[0], C.VOCAB_SIZE)
-    fake = gan.fake_melody(batch[1], batch[2])
+    fake = gan.fake_melody(batch[1], batch[2], noise["d_latent"], noise["d_uniform"])
     d_vars, g_vars = gan.discriminator.trainable_variables, gan.generator.trainable_variables
 
     @tf.function
     def fakes(chords, previous):
-        return tf.reduce_sum(gan.fake_melody(chords, previous))
+        return tf.reduce_sum(gan.fake_melody(chords, previous, noise["d_latent"], noise["d_uniform"]))
 
     @tf.function
     def d_pass(melody, chords, previous):
@@ -113,7 +115,7 @@ def measure(steps, rounds, eager_steps, batch_size, loss):
     @tf.function
     def penalty(real, fake, chords, previous):
         with tf.GradientTape() as tape:
-            loss = losses.gradient_penalty(gan.discriminator, real, fake, (chords, previous), tf.constant([1, 2]))
+            loss = losses.gradient_penalty(gan.discriminator, real, fake, (chords, previous), noise["gp_eps"])
         return tf.add_n([tf.reduce_sum(g) for g in tape.gradient(loss, d_vars) if g is not None])
 
     def apply(opt, variables):      # Adam's update alone (zero gradients: the cost does not depend on them)
@@ -123,8 +125,8 @@ def measure(steps, rounds, eager_steps, batch_size, loss):
     d_apply, g_apply = apply(gan.d_opt, d_vars), apply(gan.g_opt, g_vars)
     noop = tf.function(lambda: tf.constant(0))
     parts = {
-        "d_step": lambda: float(gan.d_step(*batch)["d_loss"]),
-        "g_step": lambda: float(gan.g_step(*batch)["g_loss"]),
+        "d_step": lambda: float(gan.d_step(batch)["d_loss"]),
+        "g_step": lambda: float(gan.g_step(batch)["g_loss"]),
         "d_step.fakes (G forward + Gumbel)": lambda: fakes(batch[1], batch[2]).numpy(),
         "d_step.D forward+backward, reals": lambda: d_pass(real, batch[1], batch[2]).numpy(),
         "d_step.D forward+backward, fakes": lambda: d_pass(fake, batch[1], batch[2]).numpy(),

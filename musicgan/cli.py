@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from . import __version__, quiet_tensorflow_import
+from .constants import STRATEGIES, WORKER_TIMEOUT
 
 
 def _prepare(args):
@@ -145,10 +146,17 @@ def build_train_parser():
         "checkpoints/ to --models.",
         epilog="Batch semantics: an iteration is one mini-batch of B phrases (one discriminator "
         "step; a generator step every --d-steps iterations); an epoch is ceil(N/B) iterations "
-        "(floor with --drop-remainder), N = phrases after transposition. Larger batches take "
-        "fewer, less noisy steps and want a larger learning rate: --lr-scaling linear multiplies "
-        "the base rates by B/reference batch (sqrt: by its square root), ramped up linearly over "
-        "--warmup-epochs. Ctrl-C saves a checkpoint; --resume continues exactly where it stopped.")
+        "(floor with --drop-remainder), N = phrases after transposition. B is the global batch: with R "
+        "replicas (--strategy) each takes B/R phrases of every batch, and the run gives the weights one "
+        "replica would with the same B and seed. Larger batches take fewer, less noisy steps and want a "
+        "larger learning rate: --lr-scaling linear multiplies the base rates by B/64 (the reference "
+        "batch; sqrt: by its square root), ramped up linearly over the warmup epochs. The default, "
+        "auto, is linear when several replicas share a B above 64 and none otherwise, so one-replica "
+        "runs train as they always did; to compare a distributed run with a one-replica run, give "
+        "both the same explicit --lr-scaling. Ctrl-C saves a checkpoint; --resume continues exactly "
+        "where it stopped.\n\nSeveral machines: run the same command on each, e.g. "
+        "--strategy multiworker --workers host1:2222,host2:2222 --task-index 0 (1 on host2), or set "
+        "TF_CONFIG instead; see README.md.")
     p.add_argument("--data", default="data", help="folder of MIDI files, searched recursively (default: data)")
     p.add_argument("--models", default="models", help="output folder for models and logs (default: models)")
     p.add_argument("--cache", help="phrase cache folder (default: DATA/cache)")
@@ -160,8 +168,8 @@ def build_train_parser():
     p.add_argument("--loss", choices=("nonsaturating", "wgan-gp"),
                    help="WGAN-GP (default) or non-saturating with label smoothing + feature matching")
     p.add_argument("--d-steps", type=int, help="discriminator steps per generator step (default: 1)")
-    p.add_argument("--lr-scaling", choices=("none", "linear", "sqrt"),
-                   help="scale the learning rates by batch size / reference batch (default: none)")
+    p.add_argument("--lr-scaling", choices=("auto", "none", "linear", "sqrt"),
+                   help="scale the learning rates by batch size / reference batch (default: auto, below)")
     p.add_argument("--drop-remainder", action="store_true", help="drop the last partial batch of each epoch")
     p.add_argument("--holdout", type=float, help="share of songs kept out of training so that `python -m "
                    "musicgan evaluate` can judge the model on music it never saw (default: 0.15; "
@@ -191,6 +199,21 @@ def build_train_parser():
     dp.add_argument("--dp-unit", choices=("phrase", "song"),
                     help="what one contribution is: a phrase with its 12 transpositions (default), or a whole "
                     "song (all its phrases in or out together; one random phrase of a drawn song per step)")
+    g = p.add_argument_group("distributed training (tf.distribute)")
+    g.add_argument("--strategy", choices=STRATEGIES, default="auto",
+                   help="default: this process on one device; mirrored: the devices of this machine; "
+                   "multiworker: several machines; auto (default): multiworker if --workers or TF_CONFIG "
+                   "names a cluster, mirrored with several GPUs, else default")
+    g.add_argument("--replicas", type=int, help="mirrored: how many GPUs, or without GPUs how many logical "
+                   "devices to split the CPU into (default: all GPUs, or 2)")
+    g.add_argument("--workers", help="multiworker: every machine's host:port, the same list on each "
+                   "(instead of TF_CONFIG)")
+    g.add_argument("--task-index", type=int, help="multiworker: this machine's place in --workers (0 is the "
+                   "chief, the only one that writes --models)")
+    g.add_argument("--worker-timeout", type=float, default=WORKER_TIMEOUT,
+                   help="multiworker: seconds to wait for all workers to start and for any one exchange "
+                   f"between them before stopping (default: {WORKER_TIMEOUT}); a worker that dies is "
+                   "noticed within about a minute")
     return p
 
 
@@ -220,11 +243,14 @@ def train_config(args):
 
 
 def _train(args):
+    from .distribute import make_strategy
     from .training import train
 
     cfg = train_config(args)
+    strategy = make_strategy(args.strategy, args.workers, args.task_index, args.replicas, args.worker_timeout)
     train(cfg, args.data, args.models, args.cache, resume=args.resume, fresh=args.fresh,
-          progress=not args.quiet, jobs=args.jobs, command=" ".join(["python train.py", *sys.argv[1:]]))
+          progress=not args.quiet, jobs=args.jobs, command=" ".join(["python train.py", *sys.argv[1:]]),
+          strategy=strategy)
     print(f"models written to {args.models}/")
     return 0
 

@@ -44,7 +44,7 @@ class ModelConfig:
 
 
 LOSSES = ("nonsaturating", "wgan-gp")
-LR_SCALINGS = ("none", "linear", "sqrt")
+LR_SCALINGS = ("auto", "none", "linear", "sqrt")
 DP_UNITS = ("phrase", "song")
 
 
@@ -63,7 +63,8 @@ class TrainConfig:
     feature_matching: float = 1.0 # weight of the feature-matching term in the generator loss
     gp_weight: float = 10.0       # gradient-penalty weight (wgan-gp only)
     gumbel_temperature: float = 1.0
-    lr_scaling: str = "none"      # none | linear | sqrt, by batch_size / reference_batch
+    lr_scaling: str = "auto"      # none | linear | sqrt, by batch_size / reference_batch; auto: linear
+                                  # when several replicas share a batch above reference_batch, else none
     reference_batch: int = 64
     warmup_epochs: float = 1.0    # learning-rate warmup when scaled
     drop_remainder: bool = False
@@ -88,10 +89,20 @@ class TrainConfig:
         _check(self.save_every >= 1 and self.sample_every >= 1, "save_every and sample_every must be >= 1")
         _check(0 <= self.holdout < 1, f"holdout must be in [0, 1), got {self.holdout}")
 
+    def for_replicas(self, replicas):
+        """This config with 'auto' scaling decided: linear for a distributed batch above the reference.
+
+        One replica keeps 'none' (as before 'auto' existed); the decision is saved with the run.
+        """
+        if self.lr_scaling != "auto":
+            return self
+        grows = replicas > 1 and self.batch_size > self.reference_batch
+        return dataclasses.replace(self, lr_scaling="linear" if grows else "none")
+
     def lr_factor(self):
         """Multiplier of the base learning rates for this batch size (large batches need larger steps)."""
         ratio = self.batch_size / self.reference_batch
-        return {"none": 1.0, "linear": ratio, "sqrt": ratio ** 0.5}[self.lr_scaling]
+        return {"auto": 1.0, "none": 1.0, "linear": ratio, "sqrt": ratio ** 0.5}[self.lr_scaling]
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""The one home of the representation's fixed numbers and names."""
+"""The one home of fixed numbers and names: the representation's, the file limits, the strategies."""
 
 STEPS_PER_BEAT = 4            # 16th-note grid
 BEATS_PER_BAR = 4             # 4/4 only for now; other meters are skipped with that reason
@@ -26,3 +26,7 @@ MAX_SONG_SECONDS = 60 * 60
 MIDI_SUFFIXES = (".mid", ".midi")
 MELODY_NAMES = ("melody", "soprano", "lead", "vocal", "voice", "melodie", "tune")
 DEFAULT_BPM = 100.0
+
+# tf.distribute (musicgan.distribute; here so the command line needs no TensorFlow to list them)
+STRATEGIES = ("auto", "default", "mirrored", "multiworker")
+WORKER_TIMEOUT = 600          # seconds to wait for all workers to start, and for any one exchange

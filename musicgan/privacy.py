@@ -115,8 +115,11 @@ class Private:
         cfg = self.gan.cfg
         chords, previous = public_conditions(np.random.default_rng([cfg.train.seed, step]), cfg.train.batch_size,
                                              cfg.representation)
-        steps = cfg.representation.phrase_bars * C.STEPS_PER_BAR
-        return tf.zeros((cfg.train.batch_size, steps), tf.int32), chords, previous
+        from .training import batch_noise
+
+        steps, b = cfg.representation.phrase_bars * C.STEPS_PER_BAR, cfg.train.batch_size
+        noise = batch_noise(cfg, b, tf.constant([cfg.train.seed, step], tf.int64))    # G's noise is not private
+        return tf.zeros((b, steps), tf.int32), chords, previous, noise
 
     def example_loss(self, real, fake, chords, previous, eps):
         """D's loss on ONE example (batch of 1): its real term, the fake made over its conditions and,
@@ -126,12 +129,11 @@ class Private:
         d = self.gan.discriminator
         real_logit, fake_logit = d([real, chords, previous], training=True), d([fake, chords, previous], training=True)
         if t.loss == "wgan-gp":
-            mixed = eps * real + (1.0 - eps) * fake
-            loss = losses.d_wasserstein(real_logit, fake_logit) + t.gp_weight * losses.input_gradient_penalty(
-                d, mixed, (chords, previous))
+            loss = losses.d_wasserstein(real_logit, fake_logit) + t.gp_weight * losses.gradient_penalty(
+                d, real, fake, (chords, previous), eps)
         else:
             loss = losses.d_nonsaturating(real_logit, fake_logit, t.label_smoothing)
-        return loss, real_logit, fake_logit
+        return tf.reduce_sum(loss), real_logit, fake_logit
 
     def per_example_grads(self, real, fake, chords, previous, eps):
         """Gradients of `example_loss` for every example at once (tf.vectorized_map), (b, ...) each."""
@@ -154,9 +156,12 @@ class Private:
         real = tf.one_hot(melody, C.VOCAB_SIZE)
         variables = self.gan.discriminator.trainable_variables
 
-        def drawn():
-            fake = tf.stop_gradient(self.gan.fake_melody(chords, previous))    # over example i's conditions
-            eps = self.gan.rng.uniform([tf.shape(real)[0], 1, 1])
+        def drawn():      # the D step's random numbers come from the secret-seeded RNG, not the batch
+            b = tf.shape(real)[0]
+            latent = self.rng.normal([b, self.gan.cfg.model.latent])
+            uniform = self.rng.uniform(tf.shape(real), 1e-9, 1.0)
+            fake = tf.stop_gradient(self.gan.fake_melody(chords, previous, latent, uniform))   # over example i's conditions
+            eps = self.rng.uniform([b, 1, 1])
             return self.per_example_grads(real, fake, chords, previous, eps)
 
         none = [tf.zeros([0, *v.shape]) for v in variables] + [tf.zeros([0])] + [tf.zeros([0, 1])] * 2

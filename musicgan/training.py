@@ -1,10 +1,13 @@
 """The training loop: alternating discriminator / generator GradientTape steps, logs, checkpoints, exports."""
 
 import csv
+import dataclasses
 import io
+import json
 import logging
 import math
 import shutil
+import tempfile
 import time
 from pathlib import Path
 
@@ -12,7 +15,7 @@ import numpy as np
 import tensorflow as tf
 
 from . import constants as C
-from . import losses, metrics, networks, privacy
+from . import distribute, losses, metrics, networks, privacy
 from .chords import FEATURES, parse_progression, progression_features
 from .config import load_config, save_config
 from .dataset import iterations_per_epoch, prepare, tf_dataset
@@ -24,6 +27,8 @@ SAMPLE_PROGRESSIONS = ("C G Am F", "Am F C G", "Dm7 G7 Cmaj7 Cmaj7")
 LOG_FIELDS = ("epoch", "d_loss", "g_loss", "d_real", "d_fake", "seconds", "quality", "chord_tone_ratio",
               "notes_per_bar", "mean_abs_interval", "diversity")
 QUALITY_WINDOWS, QUALITY_SAMPLES = 16, 8     # corpus chord windows x noises per window, fixed per run
+_SPLIT_BATCHES = tf.data.Options()           # each worker takes its replicas' slices of every global batch
+_SPLIT_BATCHES.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
 
 
 class TrainingError(RuntimeError):
@@ -31,75 +36,109 @@ class TrainingError(RuntimeError):
 
 
 class GAN:
-    """Both networks, both optimizers, the RNG and the position (epoch, iteration), with the two steps."""
+    """Both networks, both optimizers and the position (epoch, iteration), with the two steps.
 
-    def __init__(self, cfg):
+    The steps run under `strategy` (one replica by default) on a global batch split over the replicas;
+    every random number comes with the batch (`batch_noise`), so 2 replicas give the weights of 1.
+    """
+
+    def __init__(self, cfg, strategy=None):
         self.cfg = cfg
+        self.strategy = strategy or tf.distribute.get_strategy()
         t = cfg.train
         tf.keras.utils.set_random_seed(t.seed)          # same seed, same initial weights
-        self.generator = networks.build_generator(cfg.representation, cfg.model)
-        self.discriminator = networks.build_discriminator(cfg.representation, cfg.model)
-        # one call gives D's logit and the features that feature matching compares
-        self.critic = tf.keras.Model(self.discriminator.inputs,
-                                     [self.discriminator.output, self.discriminator.get_layer("d_features").output])
-        self.g_opt = tf.keras.optimizers.Adam(t.g_lr, t.beta1, t.beta2)
-        self.d_opt = tf.keras.optimizers.Adam(t.d_lr, t.beta1, t.beta2)
-        self.g_opt.build(self.generator.trainable_variables)
-        self.d_opt.build(self.discriminator.trainable_variables)
-        self.rng = tf.random.Generator.from_seed(t.seed)
-        self.epoch = tf.Variable(0, dtype=tf.int64)
-        self.iteration = tf.Variable(0, dtype=tf.int64)    # batches done in the current epoch
+        with self.strategy.scope():
+            self.generator = networks.build_generator(cfg.representation, cfg.model)
+            self.discriminator = networks.build_discriminator(cfg.representation, cfg.model)
+            # one call gives D's logit and the features that feature matching compares
+            self.critic = tf.keras.Model(self.discriminator.inputs, [self.discriminator.output,
+                                                                     self.discriminator.get_layer("d_features").output])
+            self.g_opt = tf.keras.optimizers.Adam(t.g_lr, t.beta1, t.beta2)
+            self.d_opt = tf.keras.optimizers.Adam(t.d_lr, t.beta1, t.beta2)
+            self.g_opt.build(self.generator.trainable_variables)
+            self.d_opt.build(self.discriminator.trainable_variables)
+            self.epoch = tf.Variable(0, dtype=tf.int64)
+            self.iteration = tf.Variable(0, dtype=tf.int64)    # batches done in the current epoch
         self.private = privacy.Private(self) if cfg.privacy.dp else None
         if self.private:                                 # DP-SGD replaces the D step (Poisson batch sizes vary)
             self.d_step_eager = self.private.d_step
         self.checkpoint = tf.train.Checkpoint(generator=self.generator, discriminator=self.discriminator,
-                                              g_opt=self.g_opt, d_opt=self.d_opt, rng=self.rng,
+                                              g_opt=self.g_opt, d_opt=self.d_opt,
                                               epoch=self.epoch, iteration=self.iteration,
                                               **(self.private.checkpoint_items() if self.private else {}))
         self.d_step = tf.function(self.d_step_eager,
                                   input_signature=self.private.signature() if self.private else None)
         self.g_step = tf.function(self.g_step_eager)
 
-    def fake_melody(self, chords, previous):
+    def state(self):
+        """Every variable the checkpoint holds."""
+        return (self.generator.weights + self.discriminator.weights + self.g_opt.variables + self.d_opt.variables
+                + [self.epoch, self.iteration])
+
+    def fake_melody(self, chords, previous, latent, uniform):
         """Generated one-hot melodies (B, steps, VOCAB) with straight-through Gumbel-softmax gradients."""
-        batch = tf.shape(chords)[0]
-        noise = self.rng.normal([batch, self.cfg.model.latent])
-        probs = self.generator([noise, chords, previous], training=True)
-        gumbel = -tf.math.log(-tf.math.log(self.rng.uniform(tf.shape(probs), 1e-9, 1.0)))
+        probs = self.generator([latent, chords, previous], training=True)
+        gumbel = -tf.math.log(-tf.math.log(uniform))
         soft = tf.nn.softmax((tf.math.log(probs + 1e-9) + gumbel) / self.cfg.train.gumbel_temperature)
         hard = tf.one_hot(tf.argmax(soft, -1), C.VOCAB_SIZE)
         return hard + soft - tf.stop_gradient(soft)      # D sees hard tokens as for real music
 
-    def d_step_eager(self, melody, chords, previous):
+    def _d_replica(self, melody, chords, previous, noise):
         t = self.cfg.train
+        n = _global_batch(melody)
         real = tf.one_hot(melody, C.VOCAB_SIZE)
-        fake = tf.stop_gradient(self.fake_melody(chords, previous))    # the same chords as the real batch
+        fake = tf.stop_gradient(self.fake_melody(chords, previous, noise["d_latent"], noise["d_uniform"]))
         with tf.GradientTape() as tape:
             real_logits, _ = self.critic([real, chords, previous], training=True)
             fake_logits, _ = self.critic([fake, chords, previous], training=True)
             if t.loss == "wgan-gp":
-                penalty = losses.gradient_penalty(self.discriminator, real, fake, (chords, previous),
-                                                  self.rng.make_seeds(1)[:, 0])
-                loss = losses.d_wasserstein(real_logits, fake_logits) + t.gp_weight * penalty
+                per_example = (losses.d_wasserstein(real_logits, fake_logits) + t.gp_weight * losses.gradient_penalty(
+                    self.discriminator, real, fake, (chords, previous), noise["gp_eps"]))
             else:
-                loss = losses.d_nonsaturating(real_logits, fake_logits, t.label_smoothing)
+                per_example = losses.d_nonsaturating(real_logits, fake_logits, t.label_smoothing)
+            loss = tf.nn.compute_average_loss(per_example, global_batch_size=n)
         grads = tape.gradient(loss, self.discriminator.trainable_variables)
-        self.d_opt.apply_gradients(zip(grads, self.discriminator.trainable_variables))
-        return {"d_loss": loss, "d_real": tf.reduce_mean(tf.sigmoid(real_logits)),
-                "d_fake": tf.reduce_mean(tf.sigmoid(fake_logits))}
+        self.d_opt.apply_gradients(zip(grads, self.discriminator.trainable_variables))   # sums over replicas
+        return {"d_loss": loss,
+                "d_real": tf.nn.compute_average_loss(tf.sigmoid(real_logits)[:, 0], global_batch_size=n),
+                "d_fake": tf.nn.compute_average_loss(tf.sigmoid(fake_logits)[:, 0], global_batch_size=n)}
 
-    def g_step_eager(self, melody, chords, previous):
+    def _g_replica(self, melody, chords, previous, noise):
         t = self.cfg.train
+        n = _global_batch(melody)
         with tf.GradientTape() as tape:
-            fake = self.fake_melody(chords, previous)                   # fresh noise
+            fake = self.fake_melody(chords, previous, noise["g_latent"], noise["g_uniform"])   # fresh noise
             fake_logits, fake_features = self.critic([fake, chords, previous], training=True)
-            loss = losses.g_wasserstein(fake_logits) if t.loss == "wgan-gp" else losses.g_nonsaturating(fake_logits)
+            per_example = (losses.g_wasserstein(fake_logits) if t.loss == "wgan-gp"
+                           else losses.g_nonsaturating(fake_logits))
+            loss = tf.nn.compute_average_loss(per_example, global_batch_size=n)
             if t.feature_matching > 0:
                 _, real_features = self.critic([tf.one_hot(melody, C.VOCAB_SIZE), chords, previous], training=True)
-                loss += t.feature_matching * losses.feature_matching(tf.stop_gradient(real_features), fake_features)
+                matching = losses.feature_matching(_global_mean(tf.stop_gradient(real_features), n),
+                                                   _global_mean(fake_features, n))
+                # every replica holds the whole term; their gradients are summed, so each adds 1/replicas
+                loss += t.feature_matching * matching / tf.distribute.get_replica_context().num_replicas_in_sync
         grads = tape.gradient(loss, self.generator.trainable_variables)
         self.g_opt.apply_gradients(zip(grads, self.generator.trainable_variables))
         return {"g_loss": loss}
+
+    def _run(self, replica_fn, batch):
+        """Each replica's share of the metrics, summed in one exchange: the step's value on the global batch."""
+        names = []
+
+        def shares(*args):
+            out = replica_fn(*args)
+            names[:] = out
+            return tf.stack(list(out.values()))
+
+        total = self.strategy.reduce(tf.distribute.ReduceOp.SUM, self.strategy.run(shares, args=batch), axis=None)
+        return dict(zip(names, tf.unstack(total)))
+
+    def d_step_eager(self, batch):
+        return self._run(self._d_replica, batch)
+
+    def g_step_eager(self, batch):
+        return self._run(self._g_replica, batch)
 
     def set_learning_rates(self, step, iters_per_epoch):
         """Base rates x batch scaling, ramped linearly over the warmup when scaling is on."""
@@ -112,29 +151,76 @@ class GAN:
         self.d_opt.learning_rate.assign(t.d_lr * factor)
 
     def train_batch(self, batch, step, eager=False):
-        """One iteration: a D step, and a G step every `d_steps` iterations. Returns float metrics."""
+        """One iteration on (melody, chords, previous, noise): a D step, and a G step every `d_steps`."""
         d_step, g_step = (self.d_step_eager, self.g_step_eager) if eager else (self.d_step, self.g_step)
-        out = d_step(*batch)
-        if step % self.cfg.train.d_steps == 0:      # under DP, G sees public conditions only
-            out.update(g_step(*(self.private.g_batch(step) if self.private else batch)))
+        if self.private:                            # under DP, G sees public conditions only
+            out = d_step(*batch)
+            if step % self.cfg.train.d_steps == 0:
+                out.update(g_step(self.private.g_batch(step)))
+        else:
+            out = d_step(batch)
+            if step % self.cfg.train.d_steps == 0:
+                out.update(g_step(batch))
         return {k: float(v) for k, v in out.items()}
 
 
-def batch_summary(cfg, samples):
+def _global_batch(local):
+    """The examples in this step over all replicas (the last batch of an epoch may be short)."""
+    local_n = tf.cast(tf.shape(local)[0], tf.float32)
+    return tf.cast(tf.distribute.get_replica_context().all_reduce(tf.distribute.ReduceOp.SUM, local_n), tf.int32)
+
+
+def _global_mean(x, n):
+    """Mean over the global batch of (B, F) features; differentiable (the all-reduce passes gradients on)."""
+    total = tf.distribute.get_replica_context().all_reduce(tf.distribute.ReduceOp.SUM, tf.reduce_sum(x, 0))
+    return total / tf.cast(n, x.dtype)
+
+
+def batch_noise(cfg, n, key):
+    """The random numbers of one iteration for n examples, drawn from key (2 ints) alone.
+
+    Drawn for the global batch before it is split, so the replicas share one draw and a resumed run
+    draws the same numbers: latent (n, latent) and Gumbel uniforms (n, steps, VOCAB) for the D and
+    the G step, and the gradient penalty's ε (n, 1, 1).
+    """
+    steps = cfg.representation.phrase_bars * C.STEPS_PER_BAR
+    seeds = tf.random.experimental.stateless_split(key, 5)
+    latent, uniform = [n, cfg.model.latent], [n, steps, C.VOCAB_SIZE]
+    return {"d_latent": tf.random.stateless_normal(latent, seeds[0]),
+            "d_uniform": tf.random.stateless_uniform(uniform, seeds[1], 1e-9, 1.0),
+            "gp_eps": tf.random.stateless_uniform([n, 1, 1], seeds[2]),
+            "g_latent": tf.random.stateless_normal(latent, seeds[3]),
+            "g_uniform": tf.random.stateless_uniform(uniform, seeds[4], 1e-9, 1.0)}
+
+
+def with_noise(data, cfg, epoch):
+    """Append to each batch of `data` its noise, keyed by (seed, epoch, iteration)."""
+    key = tf.constant([cfg.train.seed, epoch], tf.int64)
+
+    def add(i, batch):
+        return (*batch, batch_noise(cfg, tf.shape(batch[0])[0], tf.random.experimental.stateless_fold_in(key, i)))
+
+    return data.enumerate().map(add, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+
+def batch_summary(cfg, samples, replicas=1):
     """The numbers that say what one epoch is, as printed at the start of training."""
     t = cfg.train
     iters = iterations_per_epoch(samples, t.batch_size, t.drop_remainder)
-    return {"samples": samples, "batch_size": t.batch_size, "iterations_per_epoch": iters,
+    return {"samples": samples, "batch_size": t.batch_size, "replicas": replicas,
+            "per_replica_batch": t.batch_size // replicas, "iterations_per_epoch": iters,
             "epochs": t.epochs, "total_steps": iters * t.epochs,
             "lr_scaling": t.lr_scaling, "lr_factor": t.lr_factor(),
             "g_lr": t.g_lr * t.lr_factor(), "d_lr": t.d_lr * t.lr_factor(),
-            "warmup_steps": math.ceil(t.warmup_epochs * iters) if t.lr_scaling != "none" else 0}
+            "warmup_steps": math.ceil(t.warmup_epochs * iters) if t.lr_scaling not in ("none", "auto") else 0}
 
 
 def format_batch_summary(s):
     rule = "ceil" if s["iterations_per_epoch"] * s["batch_size"] >= s["samples"] else "floor"
-    return (f"samples N={s['samples']}  batch B={s['batch_size']}  iterations/epoch={s['iterations_per_epoch']} "
-            f"({rule}(N/B))  epochs={s['epochs']}  total steps={s['total_steps']}\n"
+    replicas = f"{s['replicas']} replica{'s' if s['replicas'] > 1 else ''}"
+    return (f"samples N={s['samples']}  batch B={s['batch_size']} (global = {replicas} x {s['per_replica_batch']})  "
+            f"iterations/epoch={s['iterations_per_epoch']} ({rule}(N/B))  epochs={s['epochs']}  "
+            f"total steps={s['total_steps']}\n"
             f"learning rates: G {s['g_lr']:.3g}  D {s['d_lr']:.3g}  (base x {s['lr_factor']:.3g}, "
             f"scaling {s['lr_scaling']}, warmup {s['warmup_steps']} steps)")
 
@@ -223,15 +309,44 @@ def _read_log(path, upto_epoch):
 
 
 def train(cfg, data_dir="data", models_dir="models", cache_dir=None, resume=False, fresh=False,
-          progress=True, print_fn=print, jobs=None, command=None):
+          progress=True, print_fn=print, jobs=None, command=None, strategy=None):
     """Train on every MIDI file under data_dir; write checkpoints, logs, samples and .h5 to models_dir.
 
     Returns the trained `GAN`. Ctrl-C saves a checkpoint and returns; a diverging loss raises
-    TrainingError and leaves the last good checkpoint.
+    TrainingError and leaves the last good checkpoint. Under a multi-worker `strategy` only the chief
+    writes models_dir: the others run the same loop into a temporary folder, removed at the end, and
+    take the chief's state at the start (so --resume needs the checkpoint on the chief only).
     """
+    strategy = strategy or tf.distribute.get_strategy()
+    replicas = strategy.num_replicas_in_sync
+    cfg = dataclasses.replace(cfg, train=cfg.train.for_replicas(replicas))
+    if cfg.train.batch_size % replicas:
+        raise TrainingError(f"batch size {cfg.train.batch_size} does not split over {replicas} replicas: "
+                            f"--batch-size is the global batch, use a multiple of {replicas}")
+    multi = isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+    chief = distribute.is_chief(strategy)
+    out_dir = Path(models_dir) if chief else Path(tempfile.mkdtemp(prefix="musicgan-worker-"))
+    try:
+        return _train(cfg, data_dir, out_dir, cache_dir, resume and chief, fresh and chief, progress, print_fn,
+                      jobs, command, strategy, multi)
+    except _LOST_WORKER as e:
+        if not multi:
+            raise
+        raise TrainingError(f"lost another worker ({e.message.strip().splitlines()[0]}), so every worker stops; "
+                            f"start them all again with --resume (the chief's last checkpoint is in "
+                            f"{Path(models_dir) / 'checkpoints'})") from None
+    finally:
+        if not chief:
+            shutil.rmtree(out_dir, ignore_errors=True)
+
+
+_LOST_WORKER = (tf.errors.UnavailableError, tf.errors.DeadlineExceededError, tf.errors.CancelledError,
+                tf.errors.AbortedError)
+
+
+def _train(cfg, data_dir, models_dir, cache_dir, resume, fresh, progress, print_fn, jobs, command, strategy, multi):
     from tqdm import tqdm
 
-    models_dir = Path(models_dir)
     ckpt_dir = models_dir / "checkpoints"
     t = cfg.train
     if fresh and ckpt_dir.exists():
@@ -251,7 +366,9 @@ def train(cfg, data_dir="data", models_dir="models", cache_dir=None, resume=Fals
     if len(melody) == 0:
         raise TrainingError(f"no usable phrases under {data_dir} (see {corpus.summary()['skipped']})")
     dp = privacy.plan(cfg, unit_id) if cfg.privacy.dp else None     # under DP an epoch is N units, not N rows
-    summary = batch_summary(cfg, dp["units"] if dp else len(melody))
+    if dp and strategy.num_replicas_in_sync > 1:
+        raise TrainingError("--dp trains on one replica only: use --strategy default")
+    summary = batch_summary(cfg, dp["units"] if dp else len(melody), strategy.num_replicas_in_sync)
     if summary["iterations_per_epoch"] == 0:
         raise TrainingError(f"batch size {t.batch_size} is larger than the {len(melody)} samples and "
                             "--drop-remainder drops them all")
@@ -261,23 +378,30 @@ def train(cfg, data_dir="data", models_dir="models", cache_dir=None, resume=Fals
     if dp:
         print_fn(privacy.format_plan(dp))
         summary["privacy"] = dp
+    if multi and not distribute.same_everywhere(strategy, distribute.fingerprint(
+            melody, chord_ids, previous, json.dumps(cfg.to_dict(), sort_keys=True))):
+        raise TrainingError("the workers differ in their phrases or settings: every machine needs the same "
+                            "MIDI files under --data and the same training flags")
 
-    gan = GAN(cfg)
+    gan = GAN(cfg, strategy)
     manager = tf.train.CheckpointManager(gan.checkpoint, str(ckpt_dir), max_to_keep=2)
     if resume:
         gan.checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
-        print_fn(f"resumed at epoch {int(gan.epoch) + 1}, iteration {int(gan.iteration)}")
     else:
         # the run's config sits with its checkpoints; models/config.json changes only with the .h5 files
         save_config(ckpt_dir, cfg, {"tensorflow_version": tf.__version__, "batch": summary, "command": command})
+    if multi:
+        distribute.broadcast_from_chief(strategy, gan.state())
+    if int(gan.epoch.numpy()) or int(gan.iteration.numpy()):
+        print_fn(f"resumed at epoch {int(gan.epoch.numpy()) + 1}, iteration {int(gan.iteration.numpy())}")
     watch = QualityWatch(corpus.melody, corpus.chords, t.seed)
     log_path = models_dir / "training_log.csv"
-    rows = _read_log(log_path, int(gan.epoch))
+    rows = _read_log(log_path, int(gan.epoch.numpy()))
     writer = tf.summary.create_file_writer(str(models_dir / "logs"))
     iters = summary["iterations_per_epoch"]
 
-    while int(gan.epoch) < t.epochs:
-        epoch, start = int(gan.epoch), int(gan.iteration)
+    while int(gan.epoch.numpy()) < t.epochs:
+        epoch, start = int(gan.epoch.numpy()), int(gan.iteration.numpy())
         if dp and start == 0 and privacy.over_budget(dp, (epoch + 1) * iters, cfg.privacy.target_epsilon):
             if epoch == 0:
                 raise TrainingError(f"one epoch already spends more than --dp-target-epsilon "
@@ -292,20 +416,23 @@ def train(cfg, data_dir="data", models_dir="models", cache_dir=None, resume=Fals
             picks = privacy.poisson_batches(unit_id, t.batch_size, iters, int(gan.private.secret.numpy()), epoch)
             data = privacy.batches(melody, chord_ids, previous, picks[start:])
         else:
-            data = tf_dataset(melody, chord_ids, previous, t.batch_size, epoch, t.seed,
-                              drop_remainder=t.drop_remainder).skip(start)
+            data = with_noise(tf_dataset(melody, chord_ids, previous, t.batch_size, epoch, t.seed,
+                                         drop_remainder=t.drop_remainder), cfg, epoch).skip(start)
+            data = strategy.experimental_distribute_dataset(data.with_options(_SPLIT_BATCHES))
         sums, counts, t0 = {}, {}, time.perf_counter()
-        bar = tqdm(data, total=iters, initial=start, desc=f"epoch {epoch + 1}/{t.epochs}",
-                   disable=not progress, leave=True)
+        # take the known number of batches rather than wait for the end: under several workers,
+        # finding the end takes an exchange between them
+        bar = tqdm(map(lambda _, batch: batch, range(iters - start), data), total=iters, initial=start,
+                   desc=f"epoch {epoch + 1}/{t.epochs}", disable=not progress, leave=True)
         try:
             for batch in bar:
-                step = epoch * iters + int(gan.iteration)
+                step = epoch * iters + int(gan.iteration.numpy())
                 gan.set_learning_rates(step, iters)
                 out = gan.train_batch(batch, step)
                 bad = [k for k in ("d_loss", "g_loss") if k in out and not abs(out[k]) <= t.max_loss]
                 if bad:
                     raise TrainingError(f"{bad[0]} is {out[bad[0]]:.4g} at epoch {epoch + 1}, iteration "
-                                        f"{int(gan.iteration) + 1}: training diverged; the last good checkpoint "
+                                        f"{int(gan.iteration.numpy()) + 1}: training diverged; the last good checkpoint "
                                         f"is kept in {ckpt_dir} (try a lower learning rate, then --resume)")
                 gan.iteration.assign_add(1)
                 for k, v in out.items():
@@ -316,7 +443,7 @@ def train(cfg, data_dir="data", models_dir="models", cache_dir=None, resume=Fals
         except KeyboardInterrupt:
             bar.close()
             manager.save()
-            print_fn(f"interrupted: saved epoch {epoch + 1} at iteration {int(gan.iteration)} in {ckpt_dir}; "
+            print_fn(f"interrupted: saved epoch {epoch + 1} at iteration {int(gan.iteration.numpy())} in {ckpt_dir}; "
                      "continue with --resume")
             return gan
         bar.close()

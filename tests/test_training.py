@@ -28,11 +28,13 @@ def corpus_dir(tmp_path_factory):
     return root
 
 
-def _batch(corpus_dir, n=8):
+def _batch(corpus_dir, n=8, cfg=None):
+    """(melody, chords, previous) of n phrases, and with cfg also the iteration's noise."""
     corpus = prepare(corpus_dir, progress=False, jobs=1)
     mel, ids, prev = corpus.augmented()
     from musicgan.chords import FEATURES
-    return tf.constant(mel[:n], tf.int32), tf.constant(FEATURES[ids[:n]]), tf.constant(prev[:n], tf.int32)
+    batch = tf.constant(mel[:n], tf.int32), tf.constant(FEATURES[ids[:n]]), tf.constant(prev[:n], tf.int32)
+    return batch if cfg is None else (*batch, training.batch_noise(cfg, n, tf.constant([0, 0], tf.int64)))
 
 
 def _weights(model):
@@ -46,20 +48,20 @@ def _changed(before, model):
 @pytest.mark.parametrize("loss", ["nonsaturating", "wgan-gp"])
 def test_each_step_is_finite_and_moves_only_its_network(corpus_dir, loss):
     gan = training.GAN(tiny_config(loss=loss))
-    batch = _batch(corpus_dir)
+    batch = _batch(corpus_dir, cfg=gan.cfg)
     g0, d0 = _weights(gan.generator), _weights(gan.discriminator)
-    out = gan.d_step(*batch)
+    out = gan.d_step(batch)
     assert all(np.isfinite(float(v)) for v in out.values())
     assert _changed(d0, gan.discriminator) and not _changed(g0, gan.generator)
     d1 = _weights(gan.discriminator)
-    out = gan.g_step(*batch)
+    out = gan.g_step(batch)
     assert np.isfinite(float(out["g_loss"]))
     assert _changed(g0, gan.generator) and not _changed(d1, gan.discriminator)
 
 
 def test_d_steps_ratio_skips_generator_steps(corpus_dir):
     gan = training.GAN(tiny_config(d_steps=2))
-    batch = _batch(corpus_dir)
+    batch = _batch(corpus_dir, cfg=gan.cfg)
     assert "g_loss" in gan.train_batch(batch, step=0)
     assert "g_loss" not in gan.train_batch(batch, step=1)
 

@@ -1,0 +1,128 @@
+"""Which tf.distribute strategy trains: this process alone, the devices of one machine, or several machines.
+
+Every strategy runs the same steps on a global batch split over its replicas; see `training.GAN`.
+"""
+
+import json
+import os
+import zlib
+
+import numpy as np
+import tensorflow as tf
+
+from .constants import STRATEGIES, WORKER_TIMEOUT
+
+
+def parse_workers(text, task_index):
+    """'host:port,host:port' and this machine's index -> a TF_CONFIG dict."""
+    workers = [w.strip() for w in text.split(",") if w.strip()]
+    bad = [w for w in workers if w.rpartition(":")[0] == "" or not w.rpartition(":")[2].isdigit()]
+    if not workers or bad:
+        raise ValueError(f"--workers wants host:port,host:port,... (got {text!r})")
+    if task_index is None or not 0 <= task_index < len(workers):
+        raise ValueError(f"--task-index must be this machine's place in --workers, 0-{len(workers) - 1}")
+    return {"cluster": {"worker": workers}, "task": {"type": "worker", "index": task_index}}
+
+
+def _tf_config():
+    try:
+        return json.loads(os.environ.get("TF_CONFIG") or "{}")
+    except ValueError as e:
+        raise ValueError(f"TF_CONFIG is not valid JSON ({e})") from None
+
+
+def _split_cpu(replicas):
+    """Present the CPU as `replicas` logical devices (possible only before TensorFlow starts its runtime)."""
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    try:
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * replicas)
+    except RuntimeError:
+        pass                                      # already initialised: fine if it has the devices we want
+    devices = tf.config.list_logical_devices("CPU")
+    if len(devices) != replicas:
+        raise ValueError(f"TensorFlow started with {len(devices)} CPU device(s) before {replicas} could be set up")
+    return [d.name for d in devices]
+
+
+def make_strategy(name="auto", workers=None, task_index=None, replicas=None, timeout=WORKER_TIMEOUT):
+    """The tf.distribute strategy for `--strategy NAME`.
+
+    auto: multiworker when --workers or TF_CONFIG names a cluster, mirrored over several GPUs, else default.
+    mirrored: this machine's GPUs (the first `replicas`), or without GPUs the CPU split into `replicas`
+    logical devices (default 2). multiworker: one process per machine, the cluster from --workers /
+    --task-index or TF_CONFIG; worker 0 (or the 'chief' task) is the chief.
+    """
+    if name not in STRATEGIES:
+        raise ValueError(f"--strategy must be one of {', '.join(STRATEGIES)}, got {name!r}")
+    if replicas is not None and replicas < 1:
+        raise ValueError(f"--replicas must be at least 1, got {replicas}")
+    config = parse_workers(workers, task_index) if workers else _tf_config()
+    cluster = config.get("cluster", {})
+    gpus = tf.config.list_physical_devices("GPU")
+    if name == "auto":
+        name = "multiworker" if cluster else "mirrored" if len(gpus) > 1 else "default"
+    if workers and name != "multiworker":
+        raise ValueError(f"--workers is for --strategy multiworker, not {name}")
+    if name == "default":
+        return tf.distribute.get_strategy()
+    if name == "mirrored":
+        devices = [f"/gpu:{i}" for i in range(len(gpus))][:replicas] if gpus else _split_cpu(replicas or 2)
+        return tf.distribute.MirroredStrategy(devices)
+    if not cluster:
+        raise ValueError("--strategy multiworker needs the cluster: --workers host:port,... --task-index i, "
+                         "or TF_CONFIG (see README, 'Training on several machines')")
+    resolver = tf.distribute.cluster_resolver.SimpleClusterResolver(
+        tf.train.ClusterSpec(cluster), task_type=config["task"]["type"], task_id=config["task"]["index"],
+        rpc_layer="grpc")
+    # The start-up barrier waits forever by default; a private knob of TF's (documented in its source)
+    # bounds it. A worker that dies later is found by MWMS's own health check (every 30 s).
+    from tensorflow.python.distribute import collective_all_reduce_strategy as mwms
+    mwms.CollectiveAllReduceExtended._check_health_initial_timeout = timeout
+    options = tf.distribute.experimental.CommunicationOptions(timeout_seconds=timeout)
+    try:
+        return tf.distribute.MultiWorkerMirroredStrategy(cluster_resolver=resolver, communication_options=options)
+    except RuntimeError as e:
+        raise RuntimeError(f"not all workers of {cluster} started within {timeout} s ({e}); start the same "
+                           "command on every machine, each with its own --task-index") from None
+
+
+def is_chief(strategy):
+    """Whether this process writes models/ (the default and mirrored strategies: always)."""
+    return strategy.extended.should_checkpoint
+
+
+def fingerprint(*parts):
+    """A 24-bit checksum of arrays and strings (exact in float32)."""
+    crc = 0
+    for p in parts:
+        crc = zlib.crc32(p.encode() if isinstance(p, str) else np.ascontiguousarray(p).tobytes(), crc)
+    return crc & 0xFFFFFF
+
+
+def same_everywhere(strategy, value):
+    """True when every replica passed the same integer (< 2^24): each puts it in its own slot, all sum."""
+    n = strategy.num_replicas_in_sync
+
+    def slot():
+        ctx = tf.distribute.get_replica_context()
+        return tf.one_hot(ctx.replica_id_in_sync_group, n) * float(value)
+
+    seen = strategy.reduce(tf.distribute.ReduceOp.SUM, strategy.run(tf.function(slot)), axis=None).numpy()
+    return bool(np.all(seen == seen[0]))
+
+
+def broadcast_from_chief(strategy, variables):
+    """Give every worker the chief's values of `variables` (only the chief restored a checkpoint)."""
+    share = (1.0 if is_chief(strategy) else 0.0) / len(strategy.extended.worker_devices)
+
+    def replica_fn():
+        ctx = tf.distribute.get_replica_context()
+        return ctx.all_reduce(tf.distribute.ReduceOp.SUM, [tf.cast(v, tf.float64) * share for v in variables])
+
+    @tf.function
+    def sync():
+        values = strategy.run(replica_fn)
+        for v, x in zip(variables, values):
+            v.assign(tf.cast(strategy.experimental_local_results(x)[0], v.dtype))
+
+    sync()

@@ -1,0 +1,134 @@
+"""tf.distribute: 2 replicas train the weights of 1 on the same global batch; 2 workers on 127.0.0.1.
+
+Strategies need a fresh TensorFlow (logical devices, a cluster), so each runs in a subprocess
+(tests/distributed_run.py) with a bounded time.
+"""
+
+import csv
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from musicgan import distribute, training
+from musicgan.cli import build_train_parser, train_main
+from musicgan.config import Config
+
+from .conftest import write_midi
+from .distributed_run import config, train_steps
+from .test_training import tiny_config
+
+ROOT = Path(__file__).resolve().parent.parent
+LIMIT = 600          # seconds a subprocess may take before the test fails (it takes ~10-30 s)
+
+
+@pytest.fixture(scope="module")
+def corpus_dir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("midi")
+    for i in range(2):
+        write_midi(root / f"s{i}.mid", bars=8)       # 66 phrases: batches of 16 end with a short one of 2
+    return root
+
+
+def _spawn(*args, tmpdir=None):
+    env = dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="3")
+    if tmpdir:
+        env["TMPDIR"] = str(tmpdir)
+    return subprocess.Popen([sys.executable, "-m", "tests.distributed_run", *map(str, args)], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def _finish(proc):
+    try:
+        out, _ = proc.communicate(timeout=LIMIT)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, _ = proc.communicate()
+        pytest.fail(f"no result within {LIMIT} s:\n{out[-3000:]}")
+    assert proc.returncode == 0, out[-3000:]
+    return out
+
+
+def _free_ports(n):
+    socks = [socket.socket() for _ in range(n)]
+    for s in socks:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    return ports
+
+
+def _assert_same(a, b, atol):
+    assert len(a) and sorted(a) == sorted(b)
+    for k in a:
+        np.testing.assert_allclose(a[k], b[k], atol=atol, rtol=0)
+
+
+def test_mirrored_over_two_cpus_gives_the_weights_of_one_replica(corpus_dir, tmp_path):
+    _finish(_spawn("mirrored", corpus_dir, tmp_path))                # 5 iterations, the last of 2 phrases
+    one, two = dict(np.load(tmp_path / "default.npz")), dict(np.load(tmp_path / "mirrored.npz"))
+    _assert_same(one, two, atol=1e-5)
+    assert any(np.abs(one[k]).max() > 0.05 for k in one)      # not an untouched all-zero model
+
+
+def test_two_workers_resume_a_run_train_alike_and_only_the_chief_writes(corpus_dir, tmp_path):
+    straight = train_steps(config(3), corpus_dir)
+    training.train(config(1), corpus_dir, tmp_path / "m0", progress=False, print_fn=str)
+    workers = ",".join(f"127.0.0.1:{p}" for p in _free_ports(2))
+    (tmp_path / "tmp1").mkdir()
+    procs = [_spawn("worker", corpus_dir, tmp_path / f"m{i}", tmp_path / f"w{i}.npz", workers, i, 3, "--resume",
+                    tmpdir=tmp_path / "tmp1" if i else None) for i in range(2)]
+    outs = [_finish(p) for p in procs]
+    assert all("resumed at epoch 2, iteration 0" in o for o in outs)
+    assert "batch B=16 (global = 2 replicas x 8)" in outs[0]
+    w0, w1 = dict(np.load(tmp_path / "w0.npz")), dict(np.load(tmp_path / "w1.npz"))
+    _assert_same(w0, w1, atol=0)                                     # one model on every worker
+    mine = {str(i): w.numpy() for i, w in enumerate(straight.generator.weights + straight.discriminator.weights)}
+    _assert_same(w0, mine, atol=1e-5)          # 1 epoch on 1 replica + 2 on 2 workers == 3 on 1 replica
+    assert not (tmp_path / "m1").exists() and not any((tmp_path / "tmp1").iterdir())
+    log = list(csv.DictReader((tmp_path / "m0" / "training_log.csv").read_text().splitlines()))
+    assert [r["epoch"] for r in log] == ["1", "2", "3"]
+    assert {"generator.h5", "config.json"} <= {p.name for p in (tmp_path / "m0").iterdir()}
+
+
+def test_a_batch_that_does_not_split_is_refused(corpus_dir, tmp_path):
+    class TwoReplicas:                          # the strategy facts train() reads before any step
+        num_replicas_in_sync = 2
+    with pytest.raises(training.TrainingError, match="batch size 15 does not split over 2 replicas: "
+                                                     "--batch-size is the global batch, use a multiple of 2"):
+        training.train(tiny_config(batch_size=15), corpus_dir, tmp_path, strategy=TwoReplicas())
+
+
+def test_auto_learning_rate_scaling_only_for_a_distributed_batch_above_the_reference():
+    t = tiny_config(batch_size=256).train
+    assert t.lr_scaling == "auto" and t.for_replicas(1).lr_scaling == "none"
+    assert t.for_replicas(4).lr_scaling == "linear" and t.for_replicas(4).lr_factor() == 4
+    assert tiny_config(batch_size=64).train.for_replicas(4).lr_scaling == "none"
+    assert tiny_config(batch_size=256, lr_scaling="sqrt").train.for_replicas(4).lr_scaling == "sqrt"
+    s = training.batch_summary(Config(train=t.for_replicas(4)), 1000, replicas=4)
+    assert "batch B=256 (global = 4 replicas x 64)" in training.format_batch_summary(s)
+    assert s["g_lr"] == pytest.approx(4e-4) and s["warmup_steps"] == 4
+
+
+def test_strategy_choices_and_cluster_errors(monkeypatch, capsys):
+    assert build_train_parser().parse_args([]).strategy == "auto"
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    assert distribute.make_strategy("auto").num_replicas_in_sync == 1
+    assert distribute.parse_workers("a:1, b:2", 1) == {"cluster": {"worker": ["a:1", "b:2"]},
+                                                        "task": {"type": "worker", "index": 1}}
+    for workers, index, message in (("a:1,b", 0, "host:port"), ("a:1,b:2", 2, "--task-index"),
+                                    ("a:1,b:2", None, "--task-index")):
+        with pytest.raises(ValueError, match=message):
+            distribute.parse_workers(workers, index)
+    with pytest.raises(ValueError, match="--workers is for --strategy multiworker, not mirrored"):
+        distribute.make_strategy("mirrored", "a:1,b:2", 0)
+    with pytest.raises(ValueError, match="needs the cluster"):
+        distribute.make_strategy("multiworker")
+    monkeypatch.setenv("TF_CONFIG", "{oops")
+    assert train_main(["--strategy", "multiworker", "--quiet"]) == 2
+    assert "error: TF_CONFIG is not valid JSON" in capsys.readouterr().err
