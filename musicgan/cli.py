@@ -212,8 +212,7 @@ def build_train_parser():
                    "chief, the only one that writes --models)")
     g.add_argument("--worker-timeout", type=float, default=WORKER_TIMEOUT,
                    help="multiworker: seconds to wait for all workers to start and for any one exchange "
-                   f"between them before stopping (default: {WORKER_TIMEOUT}); a worker that dies is "
-                   "noticed within about a minute")
+                   f"between them before stopping (default: {WORKER_TIMEOUT})")
     return p
 
 

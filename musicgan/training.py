@@ -420,10 +420,8 @@ def _train(cfg, data_dir, models_dir, cache_dir, resume, fresh, progress, print_
                                          drop_remainder=t.drop_remainder), cfg, epoch).skip(start)
             data = strategy.experimental_distribute_dataset(data.with_options(_SPLIT_BATCHES))
         sums, counts, t0 = {}, {}, time.perf_counter()
-        # take the known number of batches rather than wait for the end: under several workers,
-        # finding the end takes an exchange between them
-        bar = tqdm(map(lambda _, batch: batch, range(iters - start), data), total=iters, initial=start,
-                   desc=f"epoch {epoch + 1}/{t.epochs}", disable=not progress, leave=True)
+        bar = tqdm(data, total=iters, initial=start, desc=f"epoch {epoch + 1}/{t.epochs}",
+                   disable=not progress, leave=True)
         try:
             for batch in bar:
                 step = epoch * iters + int(gan.iteration.numpy())
