@@ -50,7 +50,7 @@ def test_per_example_gradients_are_each_examples_own_and_clipped_to_c(corpus_dir
     gan = training.GAN(dp_config(loss))
     mel, chords, prev = _batch(corpus_dir)
     real = tf.one_hot(mel, 39)
-    fake = gan.fake_melody(chords, prev)
+    fake = gan.fake_melody(chords, prev, tf.random.normal([6, gan.cfg.model.latent]), tf.random.uniform([6, 64, 39], 1e-9, 1))
     eps = tf.random.uniform([6, 1, 1])
     grads, *_ = gan.private.per_example_grads(real, fake, chords, prev, eps)
     with tf.GradientTape() as tape:                      # example 3 alone, the plain way
@@ -127,7 +127,7 @@ def test_generator_step_reads_only_public_conditions(corpus_dir, monkeypatch):
     monkeypatch.setattr(gan, "g_step", lambda *batch: seen.append(batch) or {"g_loss": 0.0})
     batch = _batch(corpus_dir)
     gan.train_batch(batch, step=0)
-    mel, chords, prev = seen[0]
+    (mel, chords, prev, _noise), = seen[0]
     assert not np.any(mel.numpy()) and np.all(prev.numpy() == 0) and mel.shape[0] == 4
     ids = chords.numpy()
     assert np.array_equal(ids[:, ::4], ids[:, 1::4])                  # one chord a bar
