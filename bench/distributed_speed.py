@@ -43,7 +43,8 @@ def measure(setting, steps, batch_size, workers=None, index=None):
             "replicas": strategy.num_replicas_in_sync}
 
 
-def _free_ports(n):
+def free_ports(n):
+    """n TCP ports on 127.0.0.1 that were free a moment ago (for local worker clusters)."""
     socks = [socket.socket() for _ in range(n)]
     for s in socks:
         s.bind(("127.0.0.1", 0))
@@ -78,7 +79,7 @@ def main():
         return json.loads(out.strip().splitlines()[-1])
 
     results = {"1 replica": result(child("one")), "mirrored, 2 CPU replicas": result(child("mirrored"))}
-    workers = ",".join(f"127.0.0.1:{p}" for p in _free_ports(2))
+    workers = ",".join(f"127.0.0.1:{p}" for p in free_ports(2))
     procs = [child("worker", "--workers", workers, "--index", str(i)) for i in range(2)]
     per_worker = [result(p) for p in procs]
     results["multiworker, 2 processes"] = {"phrases_per_second": min(r["phrases_per_second"] for r in per_worker),

@@ -6,7 +6,6 @@ Strategies need a fresh TensorFlow (logical devices, a cluster), so each runs in
 
 import csv
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bench.distributed_speed import free_ports
 from musicgan import distribute, training
 from musicgan.cli import build_train_parser, train_main
 from musicgan.config import Config
@@ -53,16 +53,6 @@ def _finish(proc):
     return out
 
 
-def _free_ports(n):
-    socks = [socket.socket() for _ in range(n)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
-
-
 def _assert_same(a, b, atol):
     assert len(a) and sorted(a) == sorted(b)
     for k in a:
@@ -79,7 +69,7 @@ def test_mirrored_over_two_cpus_gives_the_weights_of_one_replica(corpus_dir, tmp
 def test_two_workers_resume_a_run_train_alike_and_only_the_chief_writes(corpus_dir, tmp_path):
     straight = train_steps(config(3), corpus_dir)
     training.train(config(1), corpus_dir, tmp_path / "m0", progress=False, print_fn=str)
-    workers = ",".join(f"127.0.0.1:{p}" for p in _free_ports(2))
+    workers = ",".join(f"127.0.0.1:{p}" for p in free_ports(2))
     (tmp_path / "tmp1").mkdir()
     procs = [_spawn("worker", corpus_dir, tmp_path / f"m{i}", tmp_path / f"w{i}.npz", workers, i, 3, "--resume",
                     tmpdir=tmp_path / "tmp1" if i else None) for i in range(2)]
