@@ -109,7 +109,7 @@ class Corpus:
         if len(np.unique(self.song)) < MIN_SONGS_TO_HOLD_OUT:
             return np.zeros(len(self.song), bool)
         names = [Path(f).name.encode() for f in self.files]
-        held = np.array([zlib.crc32(n) % 10_000 < fraction * 10_000 for n in names] + [False])
+        held = np.array([zlib.crc32(n) % 10_000 < fraction * 10_000 for n in names], bool)
         return held[self.song]
 
     def subset(self, rows):

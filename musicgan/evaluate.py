@@ -28,13 +28,6 @@ SHORT = {"chord_tone_ratio": "chord", "strong_beat_chord_tone_ratio": "strong", 
          "classifier_accuracy": "2-sample", "distance": "distance"}
 
 
-def metric_distance(key, value, real):
-    """|value - real| on the metric's own scale (relative, floored at 0.1); 0.5 is ideal for the classifier."""
-    if key == "classifier_accuracy":
-        return abs(value - 0.5) / 0.5
-    return abs(value - real[key]) / max(abs(real[key]), 0.1)
-
-
 def score(tokens, windows, finder, real_melody):
     """Metrics of (W, S, steps) melodies over the W windows' chords, S per window."""
     w, s, steps = tokens.shape
@@ -92,7 +85,7 @@ def evaluate(models_dir="models", data_dir="data", cache_dir=None, seeds=4, seed
         rows[name] = score(tokens, windows, finder, windows["melody"])
         print_fn(f"scored {name}")
     for row in rows.values():
-        row["distance"] = float(np.mean([metric_distance(k, row[k], real) for k in COMPARED]))
+        row["distance"] = metrics.distance(row, real, COMPARED)
     return {"models": str(models_dir), "epochs_trained": raw.get("epochs_trained"), "data": str(data_dir),
             "windows": w, "seeds": seeds, "held_out": note, "rows": rows, "bar": check_bar(rows),
             "seconds": round(time.perf_counter() - t0, 1)}
@@ -101,7 +94,8 @@ def evaluate(models_dir="models", data_dir="data", cache_dir=None, seeds=4, seed
 def check_bar(rows, model="model", real="real (held out)", markov="markov"):
     """The quality bar the shipped model must meet (issue 5), as [{check, value, target, ok}]."""
     m, r, k = rows[model], rows[real], rows[markov]
-    closer = sum(metric_distance(key, m[key], r) < metric_distance(key, k[key], r) for key in COMPARED)
+    closer = sum(metrics.metric_distance(key, m[key], r) < metrics.metric_distance(key, k[key], r)
+                 for key in COMPARED)
     checks = [
         ("chord-tone ratio >= corpus - 0.05", m["chord_tone_ratio"], r["chord_tone_ratio"] - 0.05, ">="),
         ("strong-beat chord-tone ratio >= corpus - 0.05", m["strong_beat_chord_tone_ratio"],
