@@ -211,8 +211,8 @@ def build_train_parser():
     g.add_argument("--task-index", type=int, help="multiworker: this machine's place in --workers (0 is the "
                    "chief, the only one that writes --models)")
     g.add_argument("--worker-timeout", type=float, default=WORKER_TIMEOUT,
-                   help="multiworker: seconds to wait for all workers to start and for any one exchange "
-                   f"between them before stopping (default: {WORKER_TIMEOUT})")
+                   help="multiworker: seconds to wait for all workers to start before stopping; a worker "
+                   f"that dies later is noticed by its missing heartbeats (default: {WORKER_TIMEOUT})")
     return p
 
 

@@ -29,4 +29,4 @@ DEFAULT_BPM = 100.0
 
 # tf.distribute (musicgan.distribute; here so the command line needs no TensorFlow to list them)
 STRATEGIES = ("auto", "default", "mirrored", "multiworker")
-WORKER_TIMEOUT = 600          # seconds to wait for all workers to start, and for any one exchange
+WORKER_TIMEOUT = 600          # seconds to wait for all workers to start

@@ -75,12 +75,13 @@ def make_strategy(name="auto", workers=None, task_index=None, replicas=None, tim
         tf.train.ClusterSpec(cluster), task_type=config["task"]["type"], task_id=config["task"]["index"],
         rpc_layer="grpc")
     # The start-up barrier waits forever by default; a private knob of TF's (documented in its source)
-    # bounds it. A worker that dies later is found by MWMS's own health check (every 30 s).
+    # bounds it. A worker that dies later is found by MWMS's own health check (every 30 s), which aborts
+    # the collectives. No CommunicationOptions(timeout_seconds=...): in TF 2.21 every collective run with
+    # a timeout leaves a thread behind (~12 per training step), and a long run dies of it.
     from tensorflow.python.distribute import collective_all_reduce_strategy as mwms
     mwms.CollectiveAllReduceExtended._check_health_initial_timeout = timeout
-    options = tf.distribute.experimental.CommunicationOptions(timeout_seconds=timeout)
     try:
-        return tf.distribute.MultiWorkerMirroredStrategy(cluster_resolver=resolver, communication_options=options)
+        return tf.distribute.MultiWorkerMirroredStrategy(cluster_resolver=resolver)
     except RuntimeError as e:
         raise RuntimeError(f"not all workers of {cluster} started within {timeout} s ({e}); start the same "
                            "command on every machine, each with its own --task-index") from None

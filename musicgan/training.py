@@ -6,6 +6,7 @@ import io
 import json
 import logging
 import math
+import re
 import shutil
 import tempfile
 import time
@@ -332,7 +333,7 @@ def train(cfg, data_dir="data", models_dir="models", cache_dir=None, resume=Fals
     except _LOST_WORKER as e:
         if not multi:
             raise
-        raise TrainingError(f"lost another worker ({e.message.strip().splitlines()[0]}), so every worker stops; "
+        raise TrainingError(f"lost another worker ({_lost_whom(e.message)}), so every worker stops; "
                             f"start them all again with --resume (the chief's last checkpoint is in "
                             f"{Path(models_dir) / 'checkpoints'})") from None
     finally:
@@ -342,6 +343,15 @@ def train(cfg, data_dir="data", models_dir="models", cache_dir=None, resume=Fals
 
 _LOST_WORKER = (tf.errors.UnavailableError, tf.errors.DeadlineExceededError, tf.errors.CancelledError,
                 tf.errors.AbortedError)
+
+
+def _lost_whom(message):
+    """Who stopped answering, from TF's "...tasks are unhealthy...: /job:worker/replica:0/task:1" (else its
+    first line without the graph function's name)."""
+    tasks = sorted(set(re.findall(r"/job:(\w+)/replica:\d+/task:(\d+)", message.partition("unhealthy")[2])))
+    if tasks:
+        return ", ".join(f"{job} {i}" for job, i in tasks) + " stopped answering"
+    return re.sub(r"\{\{function_node [^}]*\}\}\s*", "", message.strip().splitlines()[0])
 
 
 def _train(cfg, data_dir, models_dir, cache_dir, resume, fresh, progress, print_fn, jobs, command, strategy, multi):

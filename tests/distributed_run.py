@@ -42,6 +42,11 @@ def _weights(gan):
 START = time.time()
 
 
+def _threads():
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("Threads:"))
+
+
 def print_fn(*args):
     """Lines with wall and CPU seconds: on a busy machine the two tell waiting from working."""
     print(f"{time.time() - START:7.1f}s cpu {time.process_time():6.1f}", *args, flush=True)
@@ -58,9 +63,16 @@ def main(mode, data, out, *rest):
     else:
         npz, workers, index, epochs = rest[:4]
         strategy = distribute.make_strategy("multiworker", workers, int(index), timeout=300)
+        threads, step = [], training.GAN.train_batch
+
+        def counting(gan, *args):                    # the process's threads before each step
+            threads.append(_threads())
+            return step(gan, *args)
+
+        training.GAN.train_batch = counting
         gan = training.train(config(int(epochs)), data, out, resume="--resume" in rest,
                              progress=False, print_fn=print_fn, strategy=strategy)
-        np.savez(npz, **_weights(gan))
+        np.savez(npz, **_weights(gan), threads=threads)
     print_fn("done")
 
 

@@ -5,9 +5,11 @@ Strategies need a fresh TensorFlow (logical devices, a cluster), so each runs in
 """
 
 import csv
+import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -34,22 +36,22 @@ def corpus_dir(tmp_path_factory):
     return root
 
 
-def _spawn(*args, tmpdir=None):
+def _spawn(*args, tmpdir=None, program=("-m", "tests.distributed_run")):
     env = dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="3")
     if tmpdir:
         env["TMPDIR"] = str(tmpdir)
-    return subprocess.Popen([sys.executable, "-m", "tests.distributed_run", *map(str, args)], cwd=ROOT, env=env,
+    return subprocess.Popen([sys.executable, *program, *map(str, args)], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
-def _finish(proc):
+def _finish(proc, returncode=0):
     try:
         out, _ = proc.communicate(timeout=LIMIT)
     except subprocess.TimeoutExpired:
         proc.kill()
         out, _ = proc.communicate()
         pytest.fail(f"no result within {LIMIT} s:\n{out[-3000:]}")
-    assert proc.returncode == 0, out[-3000:]
+    assert proc.returncode == returncode, out[-3000:]
     return out
 
 
@@ -77,6 +79,8 @@ def test_two_workers_resume_a_run_train_alike_and_only_the_chief_writes(corpus_d
     assert all("resumed at epoch 2, iteration 0" in o for o in outs)
     assert "batch B=16 (global = 2 replicas x 8)" in outs[0]
     w0, w1 = dict(np.load(tmp_path / "w0.npz")), dict(np.load(tmp_path / "w1.npz"))
+    threads = w0.pop("threads"), w1.pop("threads")
+    assert all(len(t) == 10 and t[-1] - t[1] < 10 for t in threads), threads   # no thread left per step
     _assert_same(w0, w1, atol=0)                                     # one model on every worker
     mine = {str(i): w.numpy() for i, w in enumerate(straight.generator.weights + straight.discriminator.weights)}
     _assert_same(w0, mine, atol=1e-5)          # 1 epoch on 1 replica + 2 on 2 workers == 3 on 1 replica
@@ -84,6 +88,26 @@ def test_two_workers_resume_a_run_train_alike_and_only_the_chief_writes(corpus_d
     log = list(csv.DictReader((tmp_path / "m0" / "training_log.csv").read_text().splitlines()))
     assert [r["epoch"] for r in log] == ["1", "2", "3"]
     assert {"generator.h5", "config.json"} <= {p.name for p in (tmp_path / "m0").iterdir()}
+
+
+def test_a_worker_that_dies_stops_the_others_with_one_line(corpus_dir, tmp_path):
+    settings = tmp_path / "tiny.json"
+    settings.write_text(json.dumps(tiny_config(epochs=10_000, sample_every=10_000, save_every=1).to_dict()))
+    workers = ",".join(f"127.0.0.1:{p}" for p in free_ports(2))
+    procs = [_spawn("--strategy", "multiworker", "--workers", workers, "--task-index", i, "--data",
+                    corpus_dir, "--models", tmp_path / f"m{i}", "--config", settings, "--quiet", program=["train.py"])
+             for i in range(2)]
+    deadline = time.monotonic() + LIMIT
+    while not (tmp_path / "m0" / "training_log.csv").exists():    # the chief has trained an epoch
+        assert time.monotonic() < deadline and all(p.poll() is None for p in procs), _finish(procs[0], None)
+        time.sleep(0.2)
+    procs[1].kill()
+    out = _finish(procs[0], returncode=2)            # TF's health check finds the dead peer within ~40 s
+    procs[1].communicate()
+    assert out.strip().splitlines()[-1] == (
+        "error: lost another worker (worker 1 stopped answering), so every worker stops; start them all again "
+        f"with --resume (the chief's last checkpoint is in {tmp_path / 'm0' / 'checkpoints'})")
+    assert (tmp_path / "m0" / "checkpoints" / "checkpoint").exists()
 
 
 def test_a_batch_that_does_not_split_is_refused(corpus_dir, tmp_path):
