@@ -333,7 +333,8 @@ def train(cfg, data_dir="data", models_dir="models", cache_dir=None, resume=Fals
     except _LOST_WORKER as e:
         if not multi:
             raise
-        raise TrainingError(f"lost another worker ({_lost_whom(e.message)}), so every worker stops; "
+        cluster = strategy.cluster_resolver.cluster_spec().as_dict()
+        raise TrainingError(f"lost another worker ({_lost_whom(e.message, cluster)}), so every worker stops; "
                             f"start them all again with --resume (the chief's last checkpoint is in "
                             f"{Path(models_dir) / 'checkpoints'})") from None
     finally:
@@ -345,12 +346,14 @@ _LOST_WORKER = (tf.errors.UnavailableError, tf.errors.DeadlineExceededError, tf.
                 tf.errors.AbortedError)
 
 
-def _lost_whom(message):
-    """Who stopped answering, from TF's "...tasks are unhealthy...: /job:worker/replica:0/task:1" (else its
-    first line without the graph function's name)."""
-    tasks = sorted(set(re.findall(r"/job:(\w+)/replica:\d+/task:(\d+)", message.partition("unhealthy")[2])))
+def _lost_whom(message, cluster):
+    """Who stopped answering: the tasks TF's health check names ("...unhealthy...: /job:worker/replica:0/task:1")
+    or the cluster address a collective could not reach; else TF's first line without its function name."""
+    tasks = set(re.findall(r"/job:(\w+)/replica:\d+/task:(\d+)", message.partition("unhealthy")[2]))
+    tasks |= {(job, str(i)) for job, addresses in cluster.items() for i, address in enumerate(addresses)
+              if re.search(re.escape(address) + r"(?!\d)", message)}
     if tasks:
-        return ", ".join(f"{job} {i}" for job, i in tasks) + " stopped answering"
+        return ", ".join(f"{job} {i}" for job, i in sorted(tasks)) + " stopped answering"
     return re.sub(r"\{\{function_node [^}]*\}\}\s*", "", message.strip().splitlines()[0])
 
 

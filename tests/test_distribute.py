@@ -110,6 +110,20 @@ def test_a_worker_that_dies_stops_the_others_with_one_line(corpus_dir, tmp_path)
     assert (tmp_path / "m0" / "checkpoints" / "checkpoint").exists()
 
 
+def test_the_lost_worker_is_named_from_either_of_tensorflows_messages():
+    cluster = {"worker": ["127.0.0.1:3619", "127.0.0.1:36199"]}
+    heartbeat = ("{{function_node __wrapped__CollectiveReduceV2_device_/job:worker/replica:0/task:0/device:CPU:0}} "
+                 "Collective ops is aborted by: Error reported from /job:worker/task:1: The following tasks are "
+                 "unhealthy (stopped sending heartbeats):\n/job:worker/replica:0/task:1\nThe tasks have crashed.")
+    refused = ("{{function_node __wrapped__CollectiveReduceV2}} Collective ops is aborted by: failed to connect to all "
+               "addresses; last error: UNKNOWN: ipv4:127.0.0.1:36199: Failed to connect to remote host: Connection "
+               "refused\nmore")
+    for message in (heartbeat, refused):
+        assert training._lost_whom(message, cluster) == "worker 1 stopped answering"
+    assert training._lost_whom("{{function_node f}} Collective ops timed out\nmore", cluster) == \
+        "Collective ops timed out"
+
+
 def test_a_batch_that_does_not_split_is_refused(corpus_dir, tmp_path):
     class TwoReplicas:                          # the strategy facts train() reads before any step
         num_replicas_in_sync = 2
