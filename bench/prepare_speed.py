@@ -25,8 +25,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from musicgan.config import Representation  # noqa: E402
-from musicgan.dataset import prepare  # noqa: E402
+from musicgan.config import Representation
+from musicgan.dataset import prepare
 
 
 def timed(data, jobs, rep, repeat, cached=False):
@@ -67,9 +67,9 @@ def main():
            "load_average_1min_before_after": [round(x, 2) for x in load],
            "files_found": files,
            "files_used": summary["files_used"], "skipped": summary["skipped"],
-           "phrases": summary["phrases"], "phrases_augmented": int(len(melody)),
+           "phrases": summary["phrases"], "phrases_augmented": len(melody),
            "cached_run_reread": cached.reread,
-           "cached_phrases_match": int(len(cached.melody)) == summary["phrases"],
+           "cached_phrases_match": len(cached.melody) == summary["phrases"],
            "runs": {name: {"seconds": round(s, 3), "files_per_second": round(files / s, 1),
                            "seconds_per_1000_files": round(1000 * s / max(files, 1), 3)}
                     for name, s in runs.items()}}

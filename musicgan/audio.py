@@ -28,10 +28,9 @@ def write_wav(midi_path, wav_path, sample_rate=22050):
     if peak > 0:
         audio = audio * (10 ** (PEAK_DBFS / 20) / peak)
     pcm = np.round(audio * 32767).astype("<i2")
-    with atomic_path(wav_path) as tmp:
-        with wave.open(str(tmp), "wb") as out:
-            out.setnchannels(1)
-            out.setsampwidth(2)
-            out.setframerate(sample_rate)
-            out.writeframes(pcm.tobytes())
+    with atomic_path(wav_path) as tmp, wave.open(str(tmp), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(sample_rate)
+        out.writeframes(pcm.tobytes())
     return method

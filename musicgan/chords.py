@@ -164,7 +164,7 @@ def parse_chord(token, position=None):
         try:
             cs = harmony.ChordSymbol(letter.upper() + acc.replace("b", "-") + kind)
             pcs = tuple(sorted({p.pitchClass for p in cs.pitches}))
-        except Exception:
+        except Exception:  # noqa: BLE001 - music21 raises many kinds on an unknown quality
             raise ChordError(f"bad chord '{token}'{where}: unknown quality '{kind}'; expected "
                              f"{ACCEPTED}") from None
     bass = _pc(bass_letter, bass_acc) if bass_letter else root

@@ -147,7 +147,7 @@ def export_one(name, out_dir):
         midi_io.write_song(chorale_song(score), Path(out_dir) / f"{Path(source).stem}.mid")
     except Skip as e:
         return str(e)
-    except Exception as e:  # one bad chorale never stops the run
+    except Exception as e:  # noqa: BLE001 - one bad chorale never stops the run
         return f"error: {type(e).__name__}"
     return None
 

@@ -61,7 +61,7 @@ def read_file(path, rep):
     except MidiError as e:
         entry["reason"] = str(e)
         return entry, None
-    except Exception as e:      # a bug or a library surprise must not stop a corpus run
+    except Exception as e:  # noqa: BLE001 - a bug or a library surprise must not stop a corpus run
         entry["reason"] = f"unexpected error: {type(e).__name__}: {str(e)[:80]}"
         return entry, None
     entry.update(status="ok", phrases=len(arrays["melody"]))
@@ -122,7 +122,7 @@ class Corpus:
         return {"files_found": len(self.report),
                 "files_used": sum(e["status"] == "ok" for e in self.report),
                 "skipped": dict(counts.most_common()),
-                "phrases": int(len(self.melody)),
+                "phrases": len(self.melody),
                 "chord_qualities": dict(qualities.most_common()),
                 "files_reread": self.reread,
                 "seconds": round(self.seconds, 3)}
@@ -146,9 +146,8 @@ def _load_cache(cache_dir, rep):
 
 def _save_cache(cache_dir, rep, corpus, keys):
     files = [dict(e, key=k) for e, k in zip(corpus.report, keys)]
-    with atomic_path(cache_dir / "phrases.npz") as tmp:
-        with open(tmp, "wb") as f:
-            np.savez(f, **{k: getattr(corpus, k) for k in ARRAYS + ("song",)})
+    with atomic_path(cache_dir / "phrases.npz") as tmp, open(tmp, "wb") as f:
+        np.savez(f, **{k: getattr(corpus, k) for k in ARRAYS + ("song",)})
     write_text(cache_dir / "report.json", json.dumps(
         {"version": CACHE_VERSION, "representation": asdict(rep), "summary": corpus.summary(),
          "files": files}, indent=1))

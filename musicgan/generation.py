@@ -47,7 +47,7 @@ def load_generator(models_dir, engine="numpy"):
     cfg, raw = load_config(models_dir)
     try:
         generator = _load(path, engine)
-    except Exception as e:
+    except Exception as e:  # noqa: BLE001 - h5py and Keras raise many kinds on a bad file
         raise ModelError(f"cannot load {path} ({str(e).splitlines()[0][:100]}); retrain it with "
                          f"`python train.py --models {models_dir} --fresh`") from None
     rep, model = cfg.representation, cfg.model

@@ -259,7 +259,7 @@ def two_sample_accuracy(real, fake, chord_ids, groups, seed=0, epochs=8, test_sh
     real, fake, chord_ids, groups = map(np.asarray, (real, fake, chord_ids, groups))
     rng = np.random.default_rng(seed)
     names = np.unique(groups)
-    test_groups = rng.permutation(names)[:max(1, int(round(test_share * len(names))))]
+    test_groups = rng.permutation(names)[:max(1, round(test_share * len(names)))]
     test = np.isin(groups, test_groups)
     if test.all() or not test.any():
         return float("nan")

@@ -71,7 +71,7 @@ def _has_note_ons(data):
     try:
         return any(m.type == "note_on" and m.velocity > 0
                    for track in mido.MidiFile(file=io.BytesIO(data)).tracks for m in track)
-    except Exception:
+    except Exception:  # noqa: BLE001 - mido raises many kinds on broken bytes
         return False
 
 
@@ -84,7 +84,7 @@ def _load(path):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return pretty_midi.PrettyMIDI(io.BytesIO(data)), data
-    except Exception as e:
+    except Exception as e:  # noqa: BLE001 - pretty_midi raises many kinds on broken bytes
         detail = str(e).strip().splitlines()[0][:80] if str(e).strip() else type(e).__name__
         raise MidiError(f"corrupt or truncated MIDI ({detail})") from None
 
@@ -169,7 +169,7 @@ def synthesize(path, sample_rate=22050, soundfont=None):
         try:
             audio = pm.fluidsynth(fs=sample_rate, synthesizer=soundfont, normalize=False)
             return np.asarray(audio, dtype=np.float32), "fluidsynth"
-        except Exception as e:       # a broken library or SoundFont must not cost the user the song
+        except Exception as e:  # noqa: BLE001 - a broken library or SoundFont must not cost the song
             problem = f"FluidSynth failed ({str(e).strip()[:80] or type(e).__name__})"
     audio = pm.synthesize(fs=sample_rate, normalize=False)
     return np.asarray(audio, dtype=np.float32), f"sine: {problem}"

@@ -39,7 +39,7 @@ def _block(x, chords_at, width, name, strides=1):
 
 def build_generator(rep, cfg):
     """generator(noise, chords, previous) -> (B, steps, VOCAB) token probabilities."""
-    steps, beats = _dims(rep)
+    _, beats = _dims(rep)
     noise, chords, previous = inputs = _inputs(rep, keras.Input((cfg.latent,), name="noise"))
     prev = _previous_summary(previous, cfg, "g")
     x = layers.Concatenate(name="g_seed")([noise, prev])

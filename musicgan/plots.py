@@ -18,7 +18,7 @@ def _to_beats(seconds, beat_times):
 
 def piano_roll_png(midi_path, png_path, chord_names=None, beats_per_bar=4, title=None):
     """Draw `midi_path` as a piano roll PNG; `chord_names` is one chord name per beat (optional)."""
-    from matplotlib.figure import Figure   # no pyplot: no GUI backend, no global state
+    from matplotlib.figure import Figure  # no pyplot: no GUI backend, no global state
 
     song = read_song(midi_path)
     melody = pick_melody(song)
@@ -32,8 +32,8 @@ def piano_roll_png(midi_path, png_path, chord_names=None, beats_per_bar=4, title
         if track.is_drum:
             continue
         start, stop = _to_beats(track.starts, beats), _to_beats(track.ends, beats)
-        style = dict(color="tab:blue", alpha=0.9, zorder=3) if i == melody else \
-            dict(color="tab:gray", alpha=0.3, zorder=2)
+        style = ({"color": "tab:blue", "alpha": 0.9, "zorder": 3} if i == melody
+                 else {"color": "tab:gray", "alpha": 0.3, "zorder": 2})
         ax.barh(track.pitches, stop - start, left=start, height=0.8, linewidth=0, **style)
         pitches.extend(track.pitches)
     low, high = (min(pitches) - 2, max(pitches) + 3) if pitches else (48, 84)

@@ -9,7 +9,6 @@ from musicgan import constants as C
 from musicgan.cli import generate_main
 
 
-
 @pytest.fixture
 def models(tiny_models):
     return tiny_models

@@ -89,7 +89,7 @@ def test_resume_equals_a_straight_run(corpus_dir, tmp_path):
     for a, b in zip(straight.generator.weights + straight.discriminator.weights,
                     resumed.generator.weights + resumed.discriminator.weights):
         np.testing.assert_allclose(a.numpy(), b.numpy(), atol=1e-6)
-    log = list(csv.DictReader(open(tmp_path / "b" / "training_log.csv")))
+    log = list(csv.DictReader((tmp_path / "b" / "training_log.csv").read_text().splitlines()))
     assert [r["epoch"] for r in log] == ["1", "2"]
     assert {p.name for p in (tmp_path / "b").iterdir()} >= {"generator.h5", "discriminator.h5", "gan.h5",
                                                             "config.json", "checkpoints", "samples", "logs"}
@@ -198,7 +198,7 @@ def test_a_folder_without_usable_music_is_refused(tmp_path, capsys):
 def test_training_watches_quality_and_keeps_the_best_generator(corpus_dir, tmp_path):
     said = []
     training.train(tiny_config(epochs=2), corpus_dir, tmp_path, progress=False, print_fn=said.append)
-    log = list(csv.DictReader(open(tmp_path / "training_log.csv")))
+    log = list(csv.DictReader((tmp_path / "training_log.csv").read_text().splitlines()))
     assert all(float(r["quality"]) >= 0 and 0 <= float(r["diversity"]) <= 1 for r in log)
     best = json.loads((tmp_path / "best" / "config.json").read_text())
     assert best["quality"]["quality"] == pytest.approx(min(float(r["quality"]) for r in log), abs=1e-4)
