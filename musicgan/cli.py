@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from . import __version__, quiet_tensorflow_import
+from .config import HOLDOUT_BY
 from .constants import STRATEGIES, WORKER_TIMEOUT
 
 
@@ -110,7 +111,7 @@ def build_parser():
 
     p = sub.add_parser("evaluate", help="score a trained model against held-out songs and simple baselines",
                        description="Generate melodies over the chords of the songs training held out "
-                       "(config.json's train.holdout), in every key, and score them with the same "
+                       "(config.json's train.holdout and holdout_by), in every key, and score them with the same "
                        "metrics as the held-out melodies themselves and four baselines (uniform random "
                        "notes, random notes in the key, random chord tones, a first-order Markov chain "
                        "fitted on the training songs). Prints one table and the quality bar, writes the "
@@ -174,6 +175,9 @@ def build_train_parser():
     p.add_argument("--holdout", type=float, help="share of songs kept out of training so that `python -m "
                    "musicgan evaluate` can judge the model on music it never saw (default: 0.15; "
                    "corpora under 20 songs keep every song)")
+    p.add_argument("--holdout-by", choices=HOLDOUT_BY,
+                   help="keep out whole tune families, so songs sharing a 3-bar passage in any key (one hymn "
+                   "tune set twice, a song and its cover) stay on one side (default: tune), or single songs")
     p.add_argument("--resume", action="store_true", help="continue the run in --models from its last checkpoint")
     p.add_argument("--fresh", action="store_true", help="delete --models/checkpoints and start over")
     p.add_argument("--quick", action="store_true",
@@ -231,7 +235,8 @@ def train_config(args):
             data[part].update(values)
     flags = {"epochs": args.epochs, "batch_size": args.batch_size, "seed": args.seed, "loss": args.loss,
              "d_steps": args.d_steps, "lr_scaling": args.lr_scaling,
-             "drop_remainder": args.drop_remainder or None, "holdout": args.holdout}
+             "drop_remainder": args.drop_remainder or None, "holdout": args.holdout,
+             "holdout_by": args.holdout_by}
     data["train"].update({k: v for k, v in flags.items() if v is not None})
     private = {"dp": args.dp or None, "noise_multiplier": args.dp_noise_multiplier, "l2_clip": args.dp_l2_clip,
                "delta": args.dp_delta, "target_epsilon": args.dp_target_epsilon, "unit": args.dp_unit}

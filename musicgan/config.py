@@ -46,6 +46,7 @@ class ModelConfig:
 LOSSES = ("nonsaturating", "wgan-gp")
 LR_SCALINGS = ("auto", "none", "linear", "sqrt")
 DP_UNITS = ("phrase", "song")
+HOLDOUT_BY = ("tune", "song")
 
 
 @dataclass
@@ -72,6 +73,7 @@ class TrainConfig:
     sample_every: int = 5         # epochs between sample MIDI files
     max_loss: float = 1e4         # a loss above this (or NaN) stops the run
     holdout: float = 0.15         # share of songs kept out of training for `musicgan evaluate`
+    holdout_by: str = "tune"      # keep out whole tune families (songs sharing a passage), or single songs
     seed: int = 0
 
     def __post_init__(self):
@@ -88,6 +90,8 @@ class TrainConfig:
         _check(self.reference_batch >= 1 and self.warmup_epochs >= 0, "reference_batch >= 1, warmup_epochs >= 0")
         _check(self.save_every >= 1 and self.sample_every >= 1, "save_every and sample_every must be >= 1")
         _check(0 <= self.holdout < 1, f"holdout must be in [0, 1), got {self.holdout}")
+        _check(self.holdout_by in HOLDOUT_BY,
+               f"holdout_by must be one of {', '.join(HOLDOUT_BY)}, got {self.holdout_by!r}")
 
     def for_replicas(self, replicas):
         """This config with 'auto' scaling decided: linear for a distributed batch above the reference.
@@ -176,4 +180,7 @@ def load_config(models_dir):
                                 f"{models_dir}`") from None
     except ValueError as e:
         raise ValueError(f"{path} is not valid JSON ({e})") from None
-    return config_from_dict({k: data[k] for k in ("representation", "model", "train", "privacy") if k in data}), data
+    parts = {k: data[k] for k in ("representation", "model", "train", "privacy") if k in data}
+    if "train" in parts and "holdout_by" not in parts["train"]:      # saved before tune families existed
+        parts["train"] = {**parts["train"], "holdout_by": "song"}
+    return config_from_dict(parts), data

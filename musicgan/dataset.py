@@ -22,6 +22,7 @@ from .files import atomic_path, write_text
 ARRAYS = ("melody", "chords", "previous", "bar")
 REPORT_KEYS = ("path", "status", "reason", "phrases")
 MIN_FILES_PER_WORKER = 200   # spawning a worker costs ~1 s, ~300 files' reading (bench/prepare_speed.py)
+TUNE_BARS = 3                # songs sharing a passage this long are one tune (2 bars: stock figures join most chorales)
 MIN_SONGS_TO_HOLD_OUT = 20   # below this every song is needed for training
 CACHE_VERSION = 2            # bump when reading or chord recognition changes
 
@@ -102,15 +103,45 @@ class Corpus:
             parts.append((mel[keep], chords.transpose_ids(self.chords[keep], k), prev[keep], index[keep]))
         return tuple(np.concatenate(p) for p in zip(*parts))[:4 if sources else 3]
 
-    def held_out(self, fraction):
-        """(P,) bool: phrases of the songs kept out of training, chosen by a hash of the file name so
-        a song stays on its side when files are added, moved or the corpus is re-read. A corpus of
-        fewer than MIN_SONGS_TO_HOLD_OUT songs keeps them all for training."""
+    def held_out(self, fraction, by="tune"):
+        """(P,) bool: phrases of the songs kept out of training. By "song", single songs; by "tune",
+        whole tune families (`tune_families`), so that no tune is on both sides. A family is chosen by a
+        hash of its first file name, so it stays on its side when files are moved or the corpus is
+        re-read (a new file can join two families). Under MIN_SONGS_TO_HOLD_OUT songs, none is kept out."""
         if len(np.unique(self.song)) < MIN_SONGS_TO_HOLD_OUT:
             return np.zeros(len(self.song), bool)
-        names = [Path(f).name.encode() for f in self.files]
-        held = np.array([zlib.crc32(n) % 10_000 < fraction * 10_000 for n in names], bool)
+        names = [Path(f).name for f in self.files]
+        family = self.tune_families() if by == "tune" else np.arange(len(names))
+        first = {}
+        for i in sorted(range(len(names)), key=names.__getitem__):
+            first.setdefault(family[i], names[i])
+        held = np.array([zlib.crc32(first[f].encode()) % 10_000 < fraction * 10_000 for f in family], bool)
         return held[self.song]
+
+    def tune_families(self):
+        """(files,) int: one label per file, shared by the songs that hold the same TUNE_BARS-bar passage
+        (>= 2 notes a bar) in some key: Bach's several settings of one hymn tune, a song and its cover."""
+        from .metrics import busy_windows, window_hashes
+
+        mel, _, _, source = self.augmented(sources=True)
+        length = min(TUNE_BARS * C.STEPS_PER_BAR, mel.shape[1])
+        busy = busy_windows(mel, length, 2)
+        hashes = window_hashes(mel, length)[busy]
+        songs = np.broadcast_to(self.song[source][:, None], busy.shape)[busy]
+        order = np.lexsort((songs, hashes))
+        hashes, songs = hashes[order], songs[order]
+        link = (hashes[1:] == hashes[:-1]) & (songs[1:] != songs[:-1])    # one passage, two songs
+        parent = np.arange(len(self.files))
+
+        def root(i):
+            while parent[i] != i:
+                parent[i] = i = parent[parent[i]]
+            return i
+
+        for a, b in zip(songs[:-1][link], songs[1:][link]):
+            ra, rb = root(a), root(b)
+            parent[max(ra, rb)] = min(ra, rb)
+        return np.array([root(i) for i in range(len(parent))])
 
     def subset(self, rows):
         """The corpus restricted to the phrases where `rows` (P,) bool is true."""

@@ -47,8 +47,8 @@ def evaluate(models_dir="models", data_dir="data", cache_dir=None, seeds=4, seed
     t0 = time.perf_counter()
     generator, cfg, raw = load_generator(models_dir)
     corpus = prepare(data_dir, cache_dir, cfg.representation, progress=False)
-    held = corpus.held_out(cfg.train.holdout)
-    note = f"{len(np.unique(corpus.song[held]))} held-out songs"
+    held = corpus.held_out(cfg.train.holdout, cfg.train.holdout_by)
+    note = f"{len(np.unique(corpus.song[held]))} held-out songs (split by {cfg.train.holdout_by})"
     if "holdout" not in raw.get("train", {}):
         note += " (its config.json predates the holdout: it may have trained on them)"
     if not held.any():

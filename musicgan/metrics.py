@@ -163,7 +163,7 @@ def warnings_for(m):
 _HASH_BASE = 1_000_003                              # odd, so invertible modulo 2**64
 
 
-def _window_hashes(tokens, length):
+def window_hashes(tokens, length):
     """(N, steps - length + 1) uint64 hashes of every window of `length` steps (wrapping arithmetic)."""
     t = np.asarray(tokens).astype(np.uint64) + np.uint64(1)
     h = np.zeros((t.shape[0], t.shape[1] - length + 1), np.uint64)
@@ -171,6 +171,12 @@ def _window_hashes(tokens, length):
         for k in range(length):
             h = h * np.uint64(_HASH_BASE) + t[:, k:k + h.shape[1]]
     return h
+
+
+def busy_windows(tokens, length, min_notes_per_bar):
+    """(N, steps - length + 1) bool: the window of `length` steps holds >= min_notes_per_bar onsets a bar."""
+    onsets = np.cumsum(np.pad(np.asarray(tokens) >= C.FIRST_PITCH_TOKEN, ((0, 0), (1, 0))), 1)
+    return onsets[:, length:] - onsets[:, :-length] >= min_notes_per_bar * length / C.STEPS_PER_BAR
 
 
 class CopyFinder:
@@ -188,18 +194,16 @@ class CopyFinder:
 
     def _corpus_hashes(self, length):
         if length not in self._sorted:
-            self._sorted[length] = np.unique(_window_hashes(self.corpus, length))
+            self._sorted[length] = np.unique(window_hashes(self.corpus, length))
         return self._sorted[length]
 
     def copied(self, tokens, length):
         """(N,) bool: the melody has a window of `length` steps, with enough notes, found in the corpus."""
         tokens = np.asarray(tokens)
-        h = _window_hashes(tokens, length)
+        h = window_hashes(tokens, length)
         found = self._corpus_hashes(length)
         hit = found[np.minimum(np.searchsorted(found, h), len(found) - 1)] == h
-        onsets = np.cumsum(np.pad(tokens >= C.FIRST_PITCH_TOKEN, ((0, 0), (1, 0))), 1)
-        notes = onsets[:, length:] - onsets[:, :-length]                       # onsets in each window
-        return (hit & (notes >= self.min_notes_per_bar * length / C.STEPS_PER_BAR)).any(1)
+        return (hit & busy_windows(tokens, length, self.min_notes_per_bar)).any(1)
 
     def longest(self, tokens):
         """(N,) length in steps of each melody's longest copied run, to the beat (0 = nothing copied)."""

@@ -373,7 +373,7 @@ def _train(cfg, data_dir, models_dir, cache_dir, resume, fresh, progress, print_
         _check_resumable(ckpt_dir, cfg)
 
     corpus = prepare(data_dir, cache_dir, cfg.representation, jobs=jobs, progress=progress)
-    held = corpus.held_out(t.holdout)
+    held = corpus.held_out(t.holdout, t.holdout_by)
     corpus = corpus.subset(~held)
     melody, chord_ids, previous, unit_id = privacy.unit_rows(corpus, cfg.representation.transpose, cfg.privacy.unit)
     if len(melody) == 0:

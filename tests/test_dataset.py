@@ -155,3 +155,32 @@ def test_prepare_command_prints_table_and_errors_in_one_line(tmp_path, capsys):
     assert main(["prepare", "--data", str(tmp_path / "missing"), "--quiet"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: data folder") and err.count("\n") == 1
+
+
+def _songs(n=24, phrases=2, seed=0):
+    """A corpus of n songs made in code: random melodies with a note on every beat, in mid range."""
+    rng = np.random.default_rng(seed)
+    steps = 4 * C.STEPS_PER_BAR
+    melody = np.full((n * phrases, steps), C.HOLD, np.uint8)
+    melody[:, ::C.STEPS_PER_BEAT] = C.FIRST_PITCH_TOKEN + rng.integers(10, 26, (n * phrases, steps // 4))
+    return dataset.Corpus(melody=melody, chords=np.zeros((n * phrases, 16), np.int16),
+                          previous=np.full((n * phrases, C.STEPS_PER_BAR), C.REST, np.uint8),
+                          bar=np.zeros(n * phrases, int), song=np.repeat(np.arange(n), phrases),
+                          files=[f"dir/song{i:02d}.mid" for i in range(n)], report=[])
+
+
+def test_a_tune_set_twice_in_other_keys_is_held_out_whole():
+    corpus = _songs()
+    corpus.melody[6] = np.where(corpus.melody[14] >= C.FIRST_PITCH_TOKEN, corpus.melody[14] + 2, C.HOLD)
+    corpus.melody[20, :48] = corpus.melody[14, 16:]                # 3 bars of it, a 5th song's tune too
+    family = corpus.tune_families()
+    assert family[3] == family[7] == family[10] and len(set(family)) == 24 - 2
+    for fraction in np.linspace(0.05, 0.95, 19):
+        held = corpus.held_out(fraction)
+        assert held[6] == held[14] == held[20] and held[6:8].all() == held[6]
+    song_split = corpus.held_out(0.5, by="song")
+    assert 8 <= song_split[::2].sum() <= 16 and not np.array_equal(song_split, corpus.held_out(0.5))
+    # chosen by file names alone: the same after a move, with fewer than 20 songs none
+    assert np.array_equal(dataset.replace(corpus, files=[f"other/{Path(f).name}" for f in corpus.files])
+                          .held_out(0.5), corpus.held_out(0.5))
+    assert not _songs(n=19).held_out(0.5).any()

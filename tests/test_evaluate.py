@@ -4,6 +4,7 @@ import numpy as np
 
 from musicgan import evaluate
 from musicgan.cli import main
+from musicgan.config import Config, load_config, save_config
 
 
 def test_evaluate_runs_end_to_end_on_a_tiny_model(tiny_models, tmp_path, capsys):
@@ -38,3 +39,12 @@ def test_bar_checks_follow_the_rows():
 def test_evaluate_names_a_missing_model(tmp_path, capsys):
     assert main(["evaluate", "--models", str(tmp_path / "none")]) == 2
     assert "python train.py --models" in capsys.readouterr().err
+
+
+def test_a_model_is_judged_on_the_split_it_was_trained_with(tmp_path):
+    save_config(tmp_path, Config())
+    assert load_config(tmp_path)[0].train.holdout_by == "tune"
+    saved = json.loads((tmp_path / "config.json").read_text())
+    del saved["train"]["holdout_by"]                    # a model trained before tune families
+    (tmp_path / "config.json").write_text(json.dumps(saved))
+    assert load_config(tmp_path)[0].train.holdout_by == "song"
