@@ -44,7 +44,8 @@ def _split_cpu(replicas):
     return [d.name for d in devices]
 
 
-def make_strategy(name="auto", workers=None, task_index=None, replicas=None, timeout=WORKER_TIMEOUT):
+def make_strategy(name="auto", workers=None, task_index=None, replicas=None, timeout=WORKER_TIMEOUT,
+                  print_fn=print):
     """The tf.distribute strategy for `--strategy NAME`.
 
     auto: multiworker when --workers or TF_CONFIG names a cluster, mirrored over several GPUs, else default.
@@ -71,15 +72,17 @@ def make_strategy(name="auto", workers=None, task_index=None, replicas=None, tim
     if not cluster:
         raise ValueError("--strategy multiworker needs the cluster: --workers host:port,... --task-index i, "
                          "or TF_CONFIG (see README, 'Training on several machines')")
+    task, addresses = config["task"], [a for job in cluster.values() for a in job]
     resolver = tf.distribute.cluster_resolver.SimpleClusterResolver(
-        tf.train.ClusterSpec(cluster), task_type=config["task"]["type"], task_id=config["task"]["index"],
-        rpc_layer="grpc")
+        tf.train.ClusterSpec(cluster), task_type=task["type"], task_id=task["index"], rpc_layer="grpc")
     # The start-up barrier waits forever by default; a private knob of TF's (documented in its source)
     # bounds it. A worker that dies later is found by MWMS's own health check (every 30 s), which aborts
     # the collectives. No CommunicationOptions(timeout_seconds=...): in TF 2.21 every collective run with
     # a timeout leaves a thread behind (~12 per training step), and a long run dies of it.
     from tensorflow.python.distribute import collective_all_reduce_strategy as mwms
     mwms.CollectiveAllReduceExtended._check_health_initial_timeout = timeout
+    print_fn(f"{task['type']} {task['index']} of {len(addresses)} ({', '.join(addresses)}): waiting up to "
+             f"{timeout:g} s for the others to start")
     try:
         return tf.distribute.MultiWorkerMirroredStrategy(cluster_resolver=resolver)
     except RuntimeError as e:

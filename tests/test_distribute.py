@@ -76,7 +76,8 @@ def test_two_workers_resume_a_run_train_alike_and_only_the_chief_writes(corpus_d
     procs = [_spawn("worker", corpus_dir, tmp_path / f"m{i}", tmp_path / f"w{i}.npz", workers, i, 3, "--resume",
                     tmpdir=tmp_path / "tmp1" if i else None) for i in range(2)]
     outs = [_finish(p) for p in procs]
-    assert all("resumed at epoch 2, iteration 0" in o for o in outs)
+    waiting = [f"worker {i} of 2 ({workers.replace(',', ', ')}): waiting up to 300 s" for i in range(2)]
+    assert all("resumed at epoch 2, iteration 0" in o and w in o for o, w in zip(outs, waiting))
     assert "batch B=16 (global = 2 replicas x 8)" in outs[0]
     w0, w1 = dict(np.load(tmp_path / "w0.npz")), dict(np.load(tmp_path / "w1.npz"))
     threads = w0.pop("threads"), w1.pop("threads")
