@@ -374,6 +374,8 @@ def _train(cfg, data_dir, models_dir, cache_dir, resume, fresh, progress, print_
 
     corpus = prepare(data_dir, cache_dir, cfg.representation, jobs=jobs, progress=progress)
     held = corpus.held_out(t.holdout, t.holdout_by)
+    kept_out = (f"{int(held.sum())} phrases of {len(np.unique(corpus.song[held]))} songs held out by "
+                f"{t.holdout_by} for `musicgan evaluate`")
     corpus = corpus.subset(~held)
     melody, chord_ids, previous, unit_id = privacy.unit_rows(corpus, cfg.representation.transpose, cfg.privacy.unit)
     if len(melody) == 0:
@@ -386,7 +388,7 @@ def _train(cfg, data_dir, models_dir, cache_dir, resume, fresh, progress, print_
         raise TrainingError(f"batch size {t.batch_size} is larger than the {len(melody)} samples and "
                             "--drop-remainder drops them all")
     print_fn(f"{len(set(corpus.song.tolist()))} songs, {len(corpus.melody)} phrases, {len(melody)} after "
-             f"transposition ({int(held.sum())} phrases of held-out songs kept for `musicgan evaluate`)")
+             f"transposition ({kept_out})")
     print_fn(format_batch_summary(summary))
     if dp:
         print_fn(privacy.format_plan(dp))
