@@ -256,6 +256,11 @@ def _train(args):
           progress=not args.quiet, jobs=args.jobs, command=" ".join(["python train.py", *sys.argv[1:]]),
           strategy=strategy)
     print(f"models written to {args.models}/")
+    best = Path(args.models) / "best"
+    if (best / "config.json").exists():          # on held-out songs it beat the last epoch (docs/experiments.md)
+        epoch = json.loads((best / "config.json").read_text()).get("epochs_trained")
+        print(f"the generator closest to the corpus by the quality watch (epoch {epoch}) is in {best}/: "
+              f"python generate.py --models {best} --chords ...")
     return 0
 
 

@@ -177,6 +177,7 @@ def test_train_command_line(corpus_dir, tmp_path, capsys):
                        "--batch-size", "32", "--config", str(overrides), "--quiet", "--seed", "3"])
     out = capsys.readouterr().out
     assert code == 0 and "iterations/epoch=" in out and "batch B=32" in out
+    assert f"quality watch (epoch 1) is in {tmp_path / 'm' / 'best'}/: python generate.py --models" in out
     saved = json.loads((tmp_path / "m" / "config.json").read_text())
     assert saved["train"]["seed"] == 3 and saved["model"]["width"] == 8
     overrides.write_text(json.dumps({"model": {"depth": 3}}))
