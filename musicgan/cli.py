@@ -257,7 +257,7 @@ def _train(args):
           strategy=strategy)
     print(f"models written to {args.models}/")
     best = Path(args.models) / "best"
-    if (best / "config.json").exists():          # on held-out songs it beat the last epoch (docs/experiments.md)
+    if (best / "config.json").exists():          # it met more of the bar than the last epoch (docs/experiments.md)
         epoch = json.loads((best / "config.json").read_text()).get("epochs_trained")
         print(f"the generator closest to the corpus by the quality watch (epoch {epoch}) is in {best}/: "
               f"python generate.py --models {best} --chords ...")
