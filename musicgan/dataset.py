@@ -135,7 +135,8 @@ class Corpus:
 
         def root(i):
             while parent[i] != i:
-                parent[i] = i = parent[parent[i]]
+                parent[i] = parent[parent[i]]      # path halving keeps the trees flat
+                i = parent[i]
             return i
 
         for a, b in zip(songs[:-1][link], songs[1:][link]):
