@@ -5,7 +5,7 @@ import numpy as np
 from musicgan import baselines, chords, metrics
 from musicgan import constants as C
 
-IDS = np.array([[chords.parse_chord(s).id for s in ["C", "C", "C", "C", "G", "G", "G", "G", "Am", "Am", "Am", "Am", "F", "F", "F", "F"]]] * 64)
+IDS = np.array([[chords.parse_chord(s).id for s in ("C", "G", "Am", "F") for _ in range(4)]] * 64)   # a bar each
 PROFILE = np.tile([1.0, 0, 0, 0], 4)                     # quarter notes
 
 
