@@ -23,6 +23,12 @@ def sounding_pitch(tokens):
 
 def chord_tone_ratio(tokens, chord_ids, strong_beats_only=False):
     """Duration-weighted share of sounding melody steps whose pitch class is in the current chord."""
+    hits, sounding = chord_tone_steps(tokens, chord_ids, strong_beats_only)
+    return float(hits.sum() / max(sounding.sum(), 1))
+
+
+def chord_tone_steps(tokens, chord_ids, strong_beats_only=False):
+    """(hits, sounding) per melody: steps on a tone of the current chord, steps sounding over a chord."""
     pitch = sounding_pitch(tokens)
     tones = chords.TEMPLATES[np.repeat(np.asarray(chord_ids), C.STEPS_PER_BEAT, 1)]   # (N, steps, 12)
     sounding = (pitch >= 0) & (np.asarray(chord_ids).repeat(C.STEPS_PER_BEAT, 1) > 0)
@@ -30,7 +36,7 @@ def chord_tone_ratio(tokens, chord_ids, strong_beats_only=False):
         step = np.arange(pitch.shape[1]) % C.STEPS_PER_BAR
         sounding &= (step // C.STEPS_PER_BEAT) % 2 == 0
     hit = np.take_along_axis(tones, np.maximum(pitch, 0)[..., None] % 12, -1)[..., 0] > 0
-    return float((hit & sounding).sum() / max(sounding.sum(), 1))
+    return (hit & sounding).sum(1), sounding.sum(1)
 
 
 def empty_bar_rate(tokens):

@@ -2,7 +2,8 @@ import json
 
 import numpy as np
 
-from musicgan import evaluate
+from musicgan import chords, evaluate
+from musicgan import constants as C
 from musicgan.cli import main
 from musicgan.config import Config, load_config, save_config
 
@@ -18,7 +19,7 @@ def test_evaluate_runs_end_to_end_on_a_tiny_model(tiny_models, tmp_path, capsys)
                                     "random chord tones", "markov"]
     assert report["rows"]["real (held out)"]["distance"] == 0.0
     assert all(np.isfinite(row["chord_tone_ratio"]) for row in report["rows"].values())
-    assert len(report["bar"]) == 13
+    assert len(report["bar"]) == 13 and ["spread" in c for c in report["bar"][:3]] == [True, True, False]
     assert out.with_suffix(".png").read_bytes()[:4] == b"\x89PNG"
 
 
@@ -48,3 +49,16 @@ def test_a_model_is_judged_on_the_split_it_was_trained_with(tmp_path):
     del saved["train"]["holdout_by"]                    # a model trained before tune families
     (tmp_path / "config.json").write_text(json.dumps(saved))
     assert load_config(tmp_path)[0].train.holdout_by == "song"
+
+
+def test_chord_tone_spread_is_zero_for_the_real_melodies_and_grows_with_songs_that_differ():
+    rng = np.random.default_rng(0)
+    c_then_g = np.repeat([chords.parse_chord("C").id, chords.parse_chord("G").id], 8)   # 16 beats
+    melody = np.full((40, 64), C.HOLD, np.uint8)
+    melody[:, ::4] = C.FIRST_PITCH_TOKEN + 12                      # C4 on every beat: half on chord tones
+    windows = {"melody": melody, "chords": np.tile(c_then_g, (40, 1)), "song": np.repeat(np.arange(10), 4)}
+    same = np.repeat(melody[:, None], 2, 1)                        # (windows, seeds, steps)
+    assert evaluate.chord_tone_spread(windows, same, False, rng) == 0.0
+    mixed = same.copy()
+    mixed[20:, :, ::4] = C.FIRST_PITCH_TOKEN + 13                  # C#: on no chord, in 5 of the 10 songs
+    assert 0.05 < evaluate.chord_tone_spread(windows, mixed, False, rng) < 0.3
