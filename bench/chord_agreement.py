@@ -33,7 +33,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from musicgan import chords, encoding, midi_io
+from musicgan.data import phrases as encoding
+from musicgan.harmony import chords
+from musicgan.io import midi as midi_io
 
 KINDS = {"major": "maj", "minor": "min", "dominant-seventh": "7", "minor-seventh": "m7",
          "major-seventh": "maj7", "diminished": "dim", "augmented": "aug", "suspended-fourth": "sus4",

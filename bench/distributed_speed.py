@@ -21,10 +21,11 @@ from pathlib import Path
 def measure(setting, steps, batch_size, workers=None, index=None):
     import tensorflow as tf
 
-    from musicgan import distribute
-    from musicgan.config import Config, TrainConfig
-    from musicgan.dataset import prepare, tf_dataset
-    from musicgan.training import GAN, with_noise
+    from musicgan.core.config import Config, TrainConfig
+    from musicgan.data.corpus import prepare
+    from musicgan.data.pipeline import tf_dataset
+    from musicgan.train import distribute
+    from musicgan.train.trainer import GAN, with_noise
 
     strategy = {"one": lambda: None, "mirrored": lambda: distribute.make_strategy("mirrored", replicas=2),
                 "worker": lambda: distribute.make_strategy("multiworker", workers, index)}[setting]()

@@ -17,10 +17,10 @@ def measure(steps, batch_size, loss, dp):
     import numpy as np
     import tensorflow as tf
 
-    from musicgan.chords import FEATURES
-    from musicgan.config import Config, PrivacyConfig, TrainConfig
-    from musicgan.dataset import prepare
-    from musicgan.training import GAN, batch_noise
+    from musicgan.core.config import Config, PrivacyConfig, TrainConfig
+    from musicgan.data.corpus import prepare
+    from musicgan.harmony.chords import FEATURES
+    from musicgan.train.trainer import GAN, batch_noise
 
     corpus = prepare("data", progress=False)
     mel, ids, prev = corpus.augmented()

@@ -19,9 +19,9 @@ def main():
     ap.add_argument("--windows", type=int, default=512, help="chord windows evaluated (default: 512)")
     args = ap.parse_args()
 
-    from musicgan.config import Config, config_from_dict
-    from musicgan.evaluate import COLUMNS, SHORT, evaluate
-    from musicgan.training import train
+    from musicgan.core.config import Config, config_from_dict
+    from musicgan.evaluate.report import COLUMNS, SHORT, evaluate
+    from musicgan.train.loop import train
 
     rows = []
     for v in args.variant or ["{}"]:

@@ -23,8 +23,8 @@ def main():
     args = ap.parse_args()
 
     import musicgan  # first, as generate.py does: it sets the environment numpy and TF read
-    from musicgan import generation
     from musicgan.cli import generate_main
+    from musicgan.generate import songs as generation
 
     if args.engine == "keras":
         musicgan.quiet_tensorflow_import()

@@ -1,4 +1,4 @@
-"""How fast `musicgan.dataset.prepare` turns a MIDI folder into phrases, cold and cached.
+"""How fast `musicgan.data.corpus.prepare` turns a MIDI folder into phrases, cold and cached.
 
 Three kinds of timed run of prepare(DATA, cache_dir=..., jobs=..., progress=False), wall clock:
   cold, 1 job       fresh empty cache dir, files read in this process
@@ -25,8 +25,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from musicgan.config import Representation
-from musicgan.dataset import prepare
+from musicgan.core.config import Representation
+from musicgan.data.corpus import prepare
 
 
 def timed(data, jobs, rep, repeat, cached=False):

@@ -24,11 +24,12 @@ def main():
     t0 = time.perf_counter()
     import numpy as np
 
-    from musicgan.chords import transpose_ids
-    from musicgan.config import Config
-    from musicgan.dataset import iterations_per_epoch, prepare, tf_dataset
-    from musicgan.encoding import transpose
-    from musicgan.training import GAN, with_noise
+    from musicgan.core.config import Config
+    from musicgan.data.corpus import prepare
+    from musicgan.data.phrases import transpose
+    from musicgan.data.pipeline import iterations_per_epoch, tf_dataset
+    from musicgan.harmony.chords import transpose_ids
+    from musicgan.train.trainer import GAN, with_noise
 
     cfg = Config()
     corpus = prepare("data", progress=False)

@@ -34,12 +34,13 @@ def measure(steps, rounds, eager_steps, batch_size, loss):
     import tensorflow as tf
 
     from bench.flops import iteration_flops
-    from musicgan import constants as C
-    from musicgan import losses
-    from musicgan.chords import FEATURES
-    from musicgan.config import Config, TrainConfig
-    from musicgan.dataset import prepare, tf_dataset
-    from musicgan.training import GAN, batch_noise, with_noise
+    from musicgan.core import constants as C
+    from musicgan.core.config import Config, TrainConfig
+    from musicgan.data.corpus import prepare
+    from musicgan.data.pipeline import tf_dataset
+    from musicgan.harmony.chords import FEATURES
+    from musicgan.models import losses
+    from musicgan.train.trainer import GAN, batch_noise, with_noise
 
     cfg = Config(train=TrainConfig(loss=loss, batch_size=batch_size))
     mel, ids, prev = prepare("data", progress=False).augmented()

@@ -42,7 +42,7 @@ def song_file(tmp_path):
 @pytest.fixture(scope="session")
 def tiny_models(tmp_path_factory):
     """A width-8 model trained one epoch on two tiny songs: ROOT/models, its corpus in ROOT/midi."""
-    from musicgan import training
+    from musicgan.train import loop as training
 
     from .test_training import tiny_config
 

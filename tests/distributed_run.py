@@ -20,14 +20,15 @@ def config(epochs):
 
 def train_steps(cfg, data_dir, strategy=None):
     """The weights train() reaches, without its logs, samples and saves: every batch of cfg's epochs."""
-    from musicgan import training
-    from musicgan.dataset import prepare, tf_dataset
+    from musicgan.data.corpus import prepare
+    from musicgan.data.pipeline import tf_dataset
+    from musicgan.train import trainer
 
     mel, ids, prev = prepare(data_dir, progress=False, jobs=1).augmented()
-    gan = training.GAN(cfg, strategy)
+    gan = trainer.GAN(cfg, strategy)
     step = 0
     for epoch in range(cfg.train.epochs):
-        data = training.with_noise(tf_dataset(mel, ids, prev, cfg.train.batch_size, epoch, cfg.train.seed), cfg,
+        data = trainer.with_noise(tf_dataset(mel, ids, prev, cfg.train.batch_size, epoch, cfg.train.seed), cfg,
                                    epoch)
         for batch in gan.strategy.experimental_distribute_dataset(data):
             gan.train_batch(batch, step)
@@ -53,7 +54,8 @@ def print_fn(*args):
 
 
 def main(mode, data, out, *rest):
-    from musicgan import distribute, training
+    from musicgan.train import distribute, trainer
+    from musicgan.train import loop as training
 
     if mode == "mirrored":
         mirrored = distribute.make_strategy("mirrored", replicas=2)       # first: it splits the CPU
@@ -63,13 +65,13 @@ def main(mode, data, out, *rest):
     else:
         npz, workers, index, epochs = rest[:4]
         strategy = distribute.make_strategy("multiworker", workers, int(index), timeout=300)
-        threads, step = [], training.GAN.train_batch
+        threads, step = [], trainer.GAN.train_batch
 
         def counting(gan, *args):                    # the process's threads before each step
             threads.append(_threads())
             return step(gan, *args)
 
-        training.GAN.train_batch = counting
+        trainer.GAN.train_batch = counting
         gan = training.train(config(int(epochs)), data, out, resume="--resume" in rest,
                              progress=False, print_fn=print_fn, strategy=strategy)
         np.savez(npz, **_weights(gan), threads=threads)

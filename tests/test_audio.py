@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 
 from musicgan import cli
-from musicgan.audio import fallback_note, write_wav
-from musicgan.audition import build_page
-from musicgan.midi_io import MidiError, synthesize
-from musicgan.plots import piano_roll_png
+from musicgan.io.audio import fallback_note, synthesize, write_wav
+from musicgan.io.audition import build_page
+from musicgan.io.midi import MidiError
+from musicgan.io.pictures import piano_roll_png
 
 from .conftest import write_midi
 

@@ -8,7 +8,7 @@ import keras
 import pytest
 
 from bench.flops import forward_flops, iteration_flops
-from musicgan.config import TrainConfig
+from musicgan.core.config import TrainConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 

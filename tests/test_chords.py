@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from musicgan import chords
-from musicgan.chords import ChordError, parse_chord, parse_progression
+from musicgan.harmony import chords, progression
+from musicgan.harmony.progression import ChordError, parse_chord, parse_progression
 
 
 @pytest.mark.parametrize("symbol, root, pcs, name", [
@@ -34,7 +34,7 @@ def test_symbol_round_trip_every_template():
 def test_progression_bars_and_beats():
     bars = parse_progression("C G | Am F Dm | E7")
     assert [[c.symbol for c in b] for b in bars] == [["C", "G"], ["Am", "F", "Dm"], ["E7"]]
-    feats, beats = chords.progression_features(bars, num_bars=4)
+    feats, beats = progression.progression_features(bars, num_bars=4)
     assert feats.shape == (16, 24)
     assert [c.symbol for c in beats] == ["C", "C", "G", "G", "Am", "Am", "F", "Dm"] + ["E7"] * 4 + ["C", "C", "G", "G"]
     assert [len(b) for b in parse_progression("C G Am F")] == [1, 1, 1, 1]
@@ -51,7 +51,7 @@ def test_bad_token_error_names_token_position_and_forms(text, token, position):
 
 def test_too_many_chords_in_a_bar_and_empty():
     with pytest.raises(ChordError, match="at most 4"):
-        chords.progression_features(parse_progression("C D E F G |"), 1)
+        progression.progression_features(parse_progression("C D E F G |"), 1)
     with pytest.raises(ChordError, match="empty"):
         parse_progression("  ")
 

@@ -4,7 +4,7 @@ import pretty_midi
 import pytest
 from music21 import corpus, note, stream
 
-from musicgan.corpus import BPM, Skip, chorale_song, export_chorales
+from musicgan.data.chorales import BPM, Skip, chorale_song, export_chorales
 
 PICKUP_CHORALE = "bwv347"        # among the first three; starts with a one-beat pickup
 

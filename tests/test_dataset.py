@@ -7,10 +7,12 @@ import numpy as np
 import pretty_midi
 import pytest
 
-from musicgan import constants as C
-from musicgan import dataset
 from musicgan.cli import main
-from musicgan.config import Representation
+from musicgan.core import constants as C
+from musicgan.core.config import Representation
+from musicgan.core.meter import FOUR_FOUR
+from musicgan.data import corpus as dataset
+from musicgan.data import pipeline
 
 from .conftest import write_midi
 
@@ -129,21 +131,21 @@ def test_tf_dataset_shapes_order_and_epochs():
     mel = np.tile(np.arange(n, dtype=np.uint8)[:, None], (1, 64))
     ids = np.ones((n, 16), np.int16)
     prev = np.zeros((n, 16), np.uint8)
-    batches = list(dataset.tf_dataset(mel, ids, prev, batch_size=4, epoch=0, seed=1))
+    batches = list(pipeline.tf_dataset(mel, ids, prev, batch_size=4, epoch=0, seed=1))
     assert [b[0].shape[0] for b in batches] == [4, 4, 2]
     m, c, p = batches[0]
     assert (m.dtype.name, c.dtype.name, p.dtype.name) == ("int32", "float32", "int32")
     assert c.shape == (4, 16, 24) and p.shape == (4, 16)
-    order = lambda epoch: [int(x) for b in dataset.tf_dataset(mel, ids, prev, 4, epoch, 1) for x in b[0][:, 0]]
+    order = lambda epoch: [int(x) for b in pipeline.tf_dataset(mel, ids, prev, 4, epoch, 1) for x in b[0][:, 0]]
     assert sorted(order(0)) == list(range(n)) and order(0) == order(0) and order(0) != order(1)
-    dropped = list(dataset.tf_dataset(mel, ids, prev, 4, drop_remainder=True))
-    assert len(dropped) == dataset.iterations_per_epoch(n, 4, drop_remainder=True) == 2
+    dropped = list(pipeline.tf_dataset(mel, ids, prev, 4, drop_remainder=True))
+    assert len(dropped) == pipeline.iterations_per_epoch(n, 4, drop_remainder=True) == 2
 
 
 @pytest.mark.parametrize("n, b, drop, expected", [(10, 4, False, 3), (10, 4, True, 2), (8, 4, False, 2),
                                                   (3, 8, False, 1), (3, 8, True, 0), (60000, 256, False, 235)])
 def test_iterations_per_epoch(n, b, drop, expected):
-    assert dataset.iterations_per_epoch(n, b, drop) == expected
+    assert pipeline.iterations_per_epoch(n, b, drop) == expected
 
 
 def test_prepare_command_prints_table_and_errors_in_one_line(tmp_path, capsys):
@@ -160,11 +162,11 @@ def test_prepare_command_prints_table_and_errors_in_one_line(tmp_path, capsys):
 def _songs(n=24, phrases=2, seed=0):
     """A corpus of n songs made in code: random melodies with a note on every beat, in mid range."""
     rng = np.random.default_rng(seed)
-    steps = 4 * C.STEPS_PER_BAR
+    steps = 4 * FOUR_FOUR.steps_per_bar
     melody = np.full((n * phrases, steps), C.HOLD, np.uint8)
-    melody[:, ::C.STEPS_PER_BEAT] = C.FIRST_PITCH_TOKEN + rng.integers(10, 26, (n * phrases, steps // 4))
+    melody[:, ::FOUR_FOUR.steps_per_beat] = C.FIRST_PITCH_TOKEN + rng.integers(10, 26, (n * phrases, steps // 4))
     return dataset.Corpus(melody=melody, chords=np.zeros((n * phrases, 16), np.int16),
-                          previous=np.full((n * phrases, C.STEPS_PER_BAR), C.REST, np.uint8),
+                          previous=np.full((n * phrases, FOUR_FOUR.steps_per_bar), C.REST, np.uint8),
                           bar=np.zeros(n * phrases, int), song=np.repeat(np.arange(n), phrases),
                           files=[f"dir/song{i:02d}.mid" for i in range(n)], report=[])
 

@@ -16,9 +16,10 @@ import numpy as np
 import pytest
 
 from bench.distributed_speed import free_ports
-from musicgan import distribute, training
 from musicgan.cli import build_train_parser, train_main
-from musicgan.config import Config
+from musicgan.core.config import Config
+from musicgan.train import distribute, trainer
+from musicgan.train import loop as training
 
 from .conftest import write_midi
 from .distributed_run import config, train_steps
@@ -120,15 +121,15 @@ def test_the_lost_worker_is_named_from_either_of_tensorflows_messages():
                "addresses; last error: UNKNOWN: ipv4:127.0.0.1:36199: Failed to connect to remote host: Connection "
                "refused\nmore")
     for message in (heartbeat, refused):
-        assert training._lost_whom(message, cluster) == "worker 1 stopped answering"
-    assert training._lost_whom("{{function_node f}} Collective ops timed out\nmore", cluster) == \
+        assert distribute.lost_whom(message, cluster) == "worker 1 stopped answering"
+    assert distribute.lost_whom("{{function_node f}} Collective ops timed out\nmore", cluster) == \
         "Collective ops timed out"
 
 
 def test_a_batch_that_does_not_split_is_refused(corpus_dir, tmp_path):
     class TwoReplicas:                          # the strategy facts train() reads before any step
         num_replicas_in_sync = 2
-    with pytest.raises(training.TrainingError, match="batch size 15 does not split over 2 replicas: "
+    with pytest.raises(trainer.TrainingError, match="batch size 15 does not split over 2 replicas: "
                                                      "--batch-size is the global batch, use a multiple of 2"):
         training.train(tiny_config(batch_size=15), corpus_dir, tmp_path, strategy=TwoReplicas())
 

@@ -1,8 +1,10 @@
 import numpy as np
 
-from musicgan import chords, encoding, midi_io
-from musicgan import constants as C
-from musicgan.config import Representation
+from musicgan.core import constants as C
+from musicgan.core.config import Representation
+from musicgan.data import phrases as encoding
+from musicgan.harmony import chords
+from musicgan.io import midi as midi_io
 
 from .conftest import MELODY, write_midi
 

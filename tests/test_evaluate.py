@@ -2,10 +2,11 @@ import json
 
 import numpy as np
 
-from musicgan import chords, evaluate
-from musicgan import constants as C
 from musicgan.cli import main
-from musicgan.config import Config, load_config, save_config
+from musicgan.core import constants as C
+from musicgan.core.config import Config, load_config, save_config
+from musicgan.evaluate import report as evaluate
+from musicgan.harmony import progression
 
 
 def test_evaluate_runs_end_to_end_on_a_tiny_model(tiny_models, tmp_path, capsys):
@@ -53,7 +54,7 @@ def test_a_model_is_judged_on_the_split_it_was_trained_with(tmp_path):
 
 def test_chord_tone_spread_is_zero_for_the_real_melodies_and_grows_with_songs_that_differ():
     rng = np.random.default_rng(0)
-    c_then_g = np.repeat([chords.parse_chord("C").id, chords.parse_chord("G").id], 8)   # 16 beats
+    c_then_g = np.repeat([progression.parse_chord("C").id, progression.parse_chord("G").id], 8)   # 16 beats
     melody = np.full((40, 64), C.HOLD, np.uint8)
     melody[:, ::4] = C.FIRST_PITCH_TOKEN + 12                      # C4 on every beat: half on chord tones
     windows = {"melody": melody, "chords": np.tile(c_then_g, (40, 1)), "song": np.repeat(np.arange(10), 4)}

@@ -5,8 +5,9 @@ import numpy as np
 import pretty_midi
 import pytest
 
-from musicgan import constants as C
 from musicgan.cli import generate_main
+from musicgan.core import constants as C
+from musicgan.core.meter import FOUR_FOUR
 
 
 @pytest.fixture
@@ -117,8 +118,8 @@ def test_a_damaged_generator_file_says_how_to_get_a_good_one(models, tmp_path, c
 def test_numpy_forward_pass_matches_keras(models, which):
     from pathlib import Path
 
-    from musicgan.generation import load_generator
-    from musicgan.numpy_model import NumpyGenerator
+    from musicgan.models.files import load_generator
+    from musicgan.models.numpy_runtime import NumpyGenerator
 
     folder = models if which == "tiny" else Path(__file__).resolve().parent.parent / "models"
     keras_model, cfg, _ = load_generator(folder, engine="keras")
@@ -126,21 +127,21 @@ def test_numpy_forward_pass_matches_keras(models, which):
     assert isinstance(numpy_model, NumpyGenerator)
     assert [(i.name, tuple(i.shape)) for i in numpy_model.inputs] == [(i.name, tuple(i.shape)) for i in keras_model.inputs]
     rng = np.random.default_rng(0)
-    n, beats = 5, cfg.representation.phrase_bars * C.BEATS_PER_BAR
+    n, beats = 5, cfg.representation.phrase_bars * FOUR_FOUR.beats_per_bar
     inputs = [rng.standard_normal((n, cfg.model.latent)).astype(np.float32),
               rng.random((n, beats, C.CHORD_DIM)).astype(np.float32),
-              rng.integers(0, C.VOCAB_SIZE, (n, C.STEPS_PER_BAR)).astype(np.int32)]
+              rng.integers(0, C.VOCAB_SIZE, (n, FOUR_FOUR.steps_per_bar)).astype(np.int32)]
     expected = keras_model(inputs).numpy()
     got = numpy_model(inputs)
-    assert got.shape == expected.shape == (n, beats * C.STEPS_PER_BEAT, C.VOCAB_SIZE)
+    assert got.shape == expected.shape == (n, beats * FOUR_FOUR.steps_per_beat, C.VOCAB_SIZE)
     np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
 
 
 def test_a_layer_numpy_does_not_know_loads_with_keras(tmp_path):
     import keras
 
-    from musicgan.generation import _load
-    from musicgan.numpy_model import NumpyGenerator, Unsupported
+    from musicgan.models.files import _load
+    from musicgan.models.numpy_runtime import NumpyGenerator, Unsupported
 
     x = keras.Input((4, 3), name="noise")
     model = keras.Model(x, keras.layers.LayerNormalization()(keras.layers.Dense(2)(x)))

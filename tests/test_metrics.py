@@ -1,15 +1,16 @@
 import numpy as np
 import pytest
 
-from musicgan import chords, metrics
-from musicgan import constants as C
+from musicgan.core import constants as C
+from musicgan.evaluate import classifier, metrics, novelty
+from musicgan.harmony import progression
 
 
 def tok(p):
     return C.FIRST_PITCH_TOKEN + p - C.MIN_PITCH
 
 
-C_MAJ = chords.parse_chord("C").id
+C_MAJ = progression.parse_chord("C").id
 H, R = C.HOLD, C.REST
 
 
@@ -77,16 +78,16 @@ def _tune(rng, bars=2):
 def test_copy_finder_finds_a_copied_phrase_in_another_key_and_nothing_in_new_music():
     rng = np.random.default_rng(0)
     corpus = np.stack([_tune(rng, 4) for _ in range(50)])
-    finder = metrics.CopyFinder(np.concatenate([corpus, corpus + 2]))      # the corpus in two keys
+    finder = novelty.CopyFinder(np.concatenate([corpus, corpus + 2]))      # the corpus in two keys
     new = np.stack([_tune(rng, 4) for _ in range(5)])
     copied = new.copy()
     copied[0, 16:48] = corpus[7, 8:40] + 2                                # 2 bars from song 7, moved up
     assert finder.longest(new).max() < 32                                  # random tunes share < 2 bars
     assert finder.longest(copied)[0] == 32
-    nov = metrics.novelty(copied, finder)
+    nov = novelty.novelty(copied, finder)
     assert nov["copy_rate"] == pytest.approx(1 / 5) and nov["max_copy_bars"] == 2.0
     held = np.array([[tok(60)] + [H] * 63])                                # one long note: no notes to copy
-    assert not metrics.CopyFinder(held).copied(held, 32).any()
+    assert not novelty.CopyFinder(held).copied(held, 32).any()
 
 
 def test_real_diversity_compares_bars_over_the_same_chords_from_different_songs():
@@ -106,5 +107,5 @@ def test_two_sample_classifier_tells_noise_from_tunes_but_not_tunes_from_tunes()
     noise = rng.integers(C.FIRST_PITCH_TOKEN, C.VOCAB_SIZE, (n, 32))
     ids = np.full((n, 8), C_MAJ)
     groups = np.arange(n) % 12
-    assert metrics.two_sample_accuracy(tunes[:n], noise, ids, groups) > 0.9
-    assert metrics.two_sample_accuracy(tunes[:n], tunes[n:2 * n], ids, groups) < 0.7
+    assert classifier.two_sample_accuracy(tunes[:n], noise, ids, groups) > 0.9
+    assert classifier.two_sample_accuracy(tunes[:n], tunes[n:2 * n], ids, groups) < 0.7

@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from musicgan import privacy, training
 from musicgan.cli import build_train_parser, train_config
-from musicgan.config import Config, ModelConfig, PrivacyConfig, TrainConfig
-from musicgan.dataset import prepare
+from musicgan.core.config import Config, ModelConfig, PrivacyConfig, TrainConfig
+from musicgan.data.corpus import prepare
+from musicgan.train import accounting, privacy, trainer
+from musicgan.train import loop as training
 
 from .conftest import write_midi
 
@@ -36,25 +37,25 @@ def fixed_secret(monkeypatch):
 
 
 def _rows(corpus_dir, unit="phrase"):
-    return privacy.unit_rows(prepare(corpus_dir, progress=False, jobs=1), True, unit)
+    return prepare(corpus_dir, progress=False, jobs=1).rows(True, unit)
 
 
 def _batch(corpus_dir, n=6):
-    mel, ids, prev, _ = _rows(corpus_dir)
-    pick = np.random.default_rng(0).choice(len(mel), n, replace=False)
-    return next(privacy.batches(mel, ids, prev, [pick]))
+    rows = _rows(corpus_dir)
+    pick = np.random.default_rng(0).choice(len(rows.melody), n, replace=False)
+    return next(privacy.batches(rows.melody, rows.chords, rows.previous, [pick]))
 
 
 @pytest.mark.parametrize("loss", ["wgan-gp", "nonsaturating"])
 def test_per_example_gradients_are_each_examples_own_and_clipped_to_c(corpus_dir, loss):
-    gan = training.GAN(dp_config(loss))
+    gan = privacy.PrivateGAN(dp_config(loss))
     mel, chords, prev = _batch(corpus_dir)
     real = tf.one_hot(mel, 39)
     fake = gan.fake_melody(chords, prev, tf.random.normal([6, gan.cfg.model.latent]), tf.random.uniform([6, 64, 39], 1e-9, 1))
     eps = tf.random.uniform([6, 1, 1])
-    grads, *_ = gan.private.per_example_grads(real, fake, chords, prev, eps)
+    grads, *_ = gan.per_example_grads(real, fake, chords, prev, eps)
     with tf.GradientTape() as tape:                      # example 3 alone, the plain way
-        loss3, _, _ = gan.private.example_loss(real[3:4], fake[3:4], chords[3:4], prev[3:4], eps[3:4])
+        loss3, _, _ = gan.example_loss(real[3:4], fake[3:4], chords[3:4], prev[3:4], eps[3:4])
     for g, alone in zip(grads, tape.gradient(loss3, gan.discriminator.trainable_variables)):
         np.testing.assert_allclose(g[3].numpy(), tf.convert_to_tensor(alone).numpy(), rtol=1e-4, atol=1e-5)
     norms = np.sqrt(sum(np.sum(np.reshape(g.numpy(), (6, -1)) ** 2, 1) for g in grads))
@@ -69,12 +70,12 @@ def test_per_example_gradients_are_each_examples_own_and_clipped_to_c(corpus_dir
 
 def test_with_zero_gradients_the_update_is_noise_of_std_sigma_c_over_b(corpus_dir, fixed_secret):
     cfg = dp_config(noise_multiplier=1.1, l2_clip=0.5)
-    gan = training.GAN(cfg)
+    gan = privacy.PrivateGAN(cfg)
     gan.d_opt = keras.optimizers.SGD(1.0)                # the update is then minus the noised mean gradient
     gan.d_opt.build(gan.discriminator.trainable_variables)
     before = np.concatenate([w.numpy().ravel() for w in gan.discriminator.trainable_variables])
     mel, chords, prev = (b[:0] for b in _batch(corpus_dir))   # an empty Poisson batch: no real gradient
-    out = gan.d_step_eager(mel, chords, prev)
+    out = gan.d_step_eager((mel, chords, prev))
     after = np.concatenate([w.numpy().ravel() for w in gan.discriminator.trainable_variables])
     noise = before - after
     expected = 1.1 * 0.5 / cfg.train.batch_size
@@ -88,24 +89,25 @@ def test_epsilon_equals_dp_accountings_own_computation():
 
     cfg = Config(train=TrainConfig(batch_size=256, feature_matching=0.0), privacy=PrivacyConfig(
         dp=True, noise_multiplier=1.1, delta=1e-5))
-    plan = privacy.plan(cfg, np.arange(60000))
+    plan = accounting.plan(cfg, np.arange(60000))
     assert plan["q"] == 256 / 60000 and plan["iterations_per_epoch"] == 235      # ceil(60000 / 256)
     steps = 60 * 235
-    got = privacy.epsilons(plan, steps)
+    got = accounting.epsilons(plan, steps)
     event = dp_accounting.SelfComposedDpEvent(
         dp_accounting.PoissonSampledDpEvent(256 / 60000, dp_accounting.GaussianDpEvent(1.1)), steps)
     for name, accountant in (("rdp", rdp.RdpAccountant()), ("pld", pld.PLDAccountant())):
         accountant.compose(event)
         assert got[f"epsilon_{name}"] == pytest.approx(accountant.get_epsilon(1e-5), abs=1e-4)
     assert got["epsilon_pld"] < got["epsilon_rdp"] < 3.0 < got["epsilon_basic"]
-    assert privacy.over_budget(plan, steps, 2.0) and not privacy.over_budget(plan, steps, 3.0)
+    assert accounting.over_budget(plan, steps, 2.0) and not accounting.over_budget(plan, steps, 3.0)
 
 
 @pytest.mark.parametrize("unit", ["phrase", "song"])
 def test_poisson_batches_have_the_expected_mean_size_and_one_row_per_unit(corpus_dir, unit):
-    mel, _, _, unit_id = _rows(corpus_dir, unit)
+    rows = _rows(corpus_dir, unit)
+    unit_id = rows.unit_id
     units = len(np.unique(unit_id))
-    assert units == {"phrase": 9, "song": 3}[unit] and len(mel) == 9 * 10    # transposed copies share a unit
+    assert units == {"phrase": 9, "song": 3}[unit] and len(rows.melody) == 9 * 10    # transposed copies share a unit
     b = 2
     picks = privacy.poisson_batches(unit_id, b, 4000, secret=7, epoch=0)
     sizes = np.array([len(p) for p in picks])
@@ -121,7 +123,7 @@ def test_poisson_batches_have_the_expected_mean_size_and_one_row_per_unit(corpus
 
 
 def test_generator_step_reads_only_public_conditions(corpus_dir, monkeypatch):
-    gan = training.GAN(dp_config())
+    gan = privacy.PrivateGAN(dp_config())
     seen = []
     monkeypatch.setattr(gan, "d_step", lambda *batch: {})
     monkeypatch.setattr(gan, "g_step", lambda *batch: seen.append(batch) or {"g_loss": 0.0})
@@ -138,9 +140,9 @@ def test_generator_step_reads_only_public_conditions(corpus_dir, monkeypatch):
 def test_private_training_logs_epsilon_stops_at_the_target_and_resumes_exactly(corpus_dir, tmp_path, fixed_secret):
     cfg = dp_config("nonsaturating")                    # the cheaper trace; wgan-gp is checked above
     cfg.train.epochs, cfg.train.save_every, cfg.train.sample_every = 5, 100, 100
-    plan = privacy.plan(cfg, _rows(corpus_dir)[3])
+    plan = accounting.plan(cfg, _rows(corpus_dir).unit_id)
     assert plan["q"] == 4 / 9 and plan["iterations_per_epoch"] == 3
-    two, three = (privacy.epsilon(1.0, plan["q"], k * 3, 1e-5, "pld") for k in (2, 3))
+    two, three = (accounting.epsilon(1.0, plan["q"], k * 3, 1e-5, "pld") for k in (2, 3))
     cfg.privacy.target_epsilon = (two + three) / 2
     said = []
     straight = training.train(cfg, corpus_dir, tmp_path / "a", progress=False, print_fn=said.append)
@@ -167,7 +169,7 @@ def test_private_training_logs_epsilon_stops_at_the_target_and_resumes_exactly(c
         np.testing.assert_allclose(a.numpy(), b.numpy(), atol=1e-6)
 
     cfg.privacy.target_epsilon = two / 100
-    with pytest.raises(training.TrainingError, match="one epoch already spends more"):
+    with pytest.raises(trainer.TrainingError, match="one epoch already spends more"):
         training.train(cfg, corpus_dir, tmp_path / "x", progress=False, print_fn=str)
 
 
@@ -183,8 +185,8 @@ def test_dp_settings_from_the_command_line_and_their_errors(tmp_path):
         train_config(build_train_parser().parse_args(["--dp", "--config", str(overrides)]))
     with pytest.raises(ValueError, match="privacy unit must be one of phrase, song"):
         PrivacyConfig(unit="bar")
-    with pytest.raises(ValueError, match=r"--dp-delta 0.5 is not below 1/N = 0.111 \(9 phrases\)"):
-        privacy.plan(dp_config(delta=0.5), np.arange(9))
-    with pytest.raises(ValueError, match="larger than the 3 songs"):
-        privacy.plan(dp_config(unit="song"), np.arange(3))
+    with pytest.raises(trainer.TrainingError, match=r"--dp-delta 0.5 is not below 1/N = 0.111 \(9 phrases\)"):
+        accounting.plan(dp_config(delta=0.5), np.arange(9))
+    with pytest.raises(trainer.TrainingError, match="larger than the 3 songs"):
+        accounting.plan(dp_config(unit="song"), np.arange(3))
     assert "Poisson" in build_train_parser().format_help()

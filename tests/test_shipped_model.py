@@ -5,8 +5,9 @@ from pathlib import Path
 import numpy as np
 import pretty_midi
 
-from musicgan import constants as C
-from musicgan.generation import generate_songs, load_generator
+from musicgan.core import constants as C
+from musicgan.generate.songs import generate_songs
+from musicgan.models.files import load_generator
 
 MODELS = Path(__file__).resolve().parent.parent / "models"
 

@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from musicgan import training
 from musicgan.cli import train_main
-from musicgan.config import Config, ModelConfig, TrainConfig
-from musicgan.dataset import prepare
+from musicgan.core.config import Config, ModelConfig, TrainConfig
+from musicgan.data.corpus import prepare
+from musicgan.train import hooks, trainer
+from musicgan.train import loop as training
 
 from .conftest import write_midi
 
@@ -32,9 +33,9 @@ def _batch(corpus_dir, n=8, cfg=None):
     """(melody, chords, previous) of n phrases, and with cfg also the iteration's noise."""
     corpus = prepare(corpus_dir, progress=False, jobs=1)
     mel, ids, prev = corpus.augmented()
-    from musicgan.chords import FEATURES
+    from musicgan.harmony.chords import FEATURES
     batch = tf.constant(mel[:n], tf.int32), tf.constant(FEATURES[ids[:n]]), tf.constant(prev[:n], tf.int32)
-    return batch if cfg is None else (*batch, training.batch_noise(cfg, n, tf.constant([0, 0], tf.int64)))
+    return batch if cfg is None else (*batch, trainer.batch_noise(cfg, n, tf.constant([0, 0], tf.int64)))
 
 
 def _weights(model):
@@ -47,7 +48,7 @@ def _changed(before, model):
 
 @pytest.mark.parametrize("loss", ["nonsaturating", "wgan-gp"])
 def test_each_step_is_finite_and_moves_only_its_network(corpus_dir, loss):
-    gan = training.GAN(tiny_config(loss=loss))
+    gan = trainer.GAN(tiny_config(loss=loss))
     batch = _batch(corpus_dir, cfg=gan.cfg)
     g0, d0 = _weights(gan.generator), _weights(gan.discriminator)
     out = gan.d_step(batch)
@@ -60,7 +61,7 @@ def test_each_step_is_finite_and_moves_only_its_network(corpus_dir, loss):
 
 
 def test_d_steps_ratio_skips_generator_steps(corpus_dir):
-    gan = training.GAN(tiny_config(d_steps=2))
+    gan = trainer.GAN(tiny_config(d_steps=2))
     batch = _batch(corpus_dir, cfg=gan.cfg)
     assert "g_loss" in gan.train_batch(batch, step=0)
     assert "g_loss" not in gan.train_batch(batch, step=1)
@@ -68,8 +69,8 @@ def test_d_steps_ratio_skips_generator_steps(corpus_dir):
 
 def test_h5_round_trip_gives_identical_outputs(corpus_dir, tmp_path):
     cfg = tiny_config()
-    gan = training.GAN(cfg)
-    training.save_models(gan, tmp_path, cfg, {})
+    gan = trainer.GAN(cfg)
+    hooks.save_models(gan, tmp_path, cfg, {})
     mel, chords, prev = _batch(corpus_dir, 4)
     noise = tf.random.normal((4, cfg.model.latent))
     for name, model, inputs in (("generator", gan.generator, [noise, chords, prev]),
@@ -98,7 +99,7 @@ def test_resume_equals_a_straight_run(corpus_dir, tmp_path):
 
 def test_ctrl_c_saves_mid_epoch_and_resume_finishes_identically(corpus_dir, tmp_path, monkeypatch):
     straight = training.train(tiny_config(epochs=1), corpus_dir, tmp_path / "a", progress=False, print_fn=str)
-    real = training.GAN.train_batch
+    real = trainer.GAN.train_batch
     calls = []
 
     def interrupt_at_third(self, batch, step, eager=False):
@@ -107,11 +108,11 @@ def test_ctrl_c_saves_mid_epoch_and_resume_finishes_identically(corpus_dir, tmp_
             raise KeyboardInterrupt
         return real(self, batch, step, eager)
 
-    monkeypatch.setattr(training.GAN, "train_batch", interrupt_at_third)
+    monkeypatch.setattr(trainer.GAN, "train_batch", interrupt_at_third)
     said = []
     training.train(tiny_config(epochs=1), corpus_dir, tmp_path / "b", progress=False, print_fn=said.append)
     assert "interrupted" in said[-1] and "iteration 2" in said[-1]
-    monkeypatch.setattr(training.GAN, "train_batch", real)
+    monkeypatch.setattr(trainer.GAN, "train_batch", real)
     resumed = training.train(tiny_config(epochs=1), corpus_dir, tmp_path / "b", resume=True, progress=False,
                              print_fn=str)
     for a, b in zip(straight.generator.weights, resumed.generator.weights):
@@ -120,26 +121,26 @@ def test_ctrl_c_saves_mid_epoch_and_resume_finishes_identically(corpus_dir, tmp_
 
 def test_resume_refuses_another_config_and_a_second_start(corpus_dir, tmp_path):
     training.train(tiny_config(epochs=1), corpus_dir, tmp_path, progress=False, print_fn=str)
-    with pytest.raises(training.TrainingError, match=r"train.batch_size: checkpoint 16, now 8"):
+    with pytest.raises(trainer.TrainingError, match=r"train.batch_size: checkpoint 16, now 8"):
         training.train(tiny_config(epochs=2, batch_size=8), corpus_dir, tmp_path, resume=True, progress=False)
-    with pytest.raises(training.TrainingError, match="--resume"):
+    with pytest.raises(trainer.TrainingError, match="--resume"):
         training.train(tiny_config(epochs=2), corpus_dir, tmp_path, progress=False)
-    with pytest.raises(training.TrainingError, match="nothing to resume"):
+    with pytest.raises(trainer.TrainingError, match="nothing to resume"):
         training.train(tiny_config(), corpus_dir, tmp_path / "empty", resume=True, progress=False)
 
 
 def test_diverging_loss_stops_and_keeps_the_last_checkpoint(corpus_dir, tmp_path, monkeypatch):
     training.train(tiny_config(epochs=1), corpus_dir, tmp_path, progress=False, print_fn=str)
-    monkeypatch.setattr(training.GAN, "train_batch", lambda self, batch, step, eager=False: {"d_loss": float("nan")})
-    with pytest.raises(training.TrainingError, match="d_loss is nan at epoch 2, iteration 1.*last good checkpoint"):
+    monkeypatch.setattr(trainer.GAN, "train_batch", lambda self, batch, step, eager=False: {"d_loss": float("nan")})
+    with pytest.raises(trainer.TrainingError, match="d_loss is nan at epoch 2, iteration 1.*last good checkpoint"):
         training.train(tiny_config(epochs=2), corpus_dir, tmp_path, resume=True, progress=False, print_fn=str)
     assert tf.train.latest_checkpoint(str(tmp_path / "checkpoints")).endswith("-1")
 
 
 def test_a_save_that_dies_half_way_leaves_the_old_files(corpus_dir, tmp_path, monkeypatch):
     cfg = tiny_config()
-    gan = training.GAN(cfg)
-    training.save_models(gan, tmp_path, cfg, {"epochs_trained": 1})
+    gan = trainer.GAN(cfg)
+    hooks.save_models(gan, tmp_path, cfg, {"epochs_trained": 1})
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
 
     def dying_save(self, path, *args, **kwargs):
@@ -149,7 +150,7 @@ def test_a_save_that_dies_half_way_leaves_the_old_files(corpus_dir, tmp_path, mo
 
     monkeypatch.setattr(keras.Model, "save", dying_save)
     with pytest.raises(OSError, match="disk full"):
-        training.save_models(gan, tmp_path, cfg, {"epochs_trained": 2})
+        hooks.save_models(gan, tmp_path, cfg, {"epochs_trained": 2})
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
 
 
@@ -162,7 +163,7 @@ def test_batch_summary_and_lr_scaling():
     s = training.batch_summary(sqrt, 1000)
     assert s["iterations_per_epoch"] == 3 and s["d_lr"] == pytest.approx(2e-4)
     assert "floor(N/B)" in training.format_batch_summary(s)
-    gan = training.GAN(Config(model=ModelConfig(latent=4, width=8, embed=2),
+    gan = trainer.GAN(Config(model=ModelConfig(latent=4, width=8, embed=2),
                               train=TrainConfig(batch_size=256, lr_scaling="linear", warmup_epochs=1)))
     gan.set_learning_rates(step=0, iters_per_epoch=4)
     assert float(gan.g_opt.learning_rate) == pytest.approx(1e-4 * (1 + 3 * 0.25))
@@ -204,12 +205,12 @@ def test_training_watches_quality_and_keeps_the_best_generator(corpus_dir, tmp_p
     best = json.loads((tmp_path / "best" / "config.json").read_text())
     assert best["quality"]["quality"] == pytest.approx(min(float(r["quality"]) for r in log), abs=1e-4)
     assert {p.name for p in (tmp_path / "best").iterdir()} == {"generator.h5", "config.json"}
-    from musicgan.generation import load_generator
+    from musicgan.models.files import load_generator
     load_generator(tmp_path / "best")
 
 
 def test_quality_warnings_and_distance():
-    from musicgan import metrics
+    from musicgan.evaluate import metrics
     real = {k: 1.0 for k in metrics.WATCHED}
     assert metrics.distance(real, real) == 0
     assert metrics.distance({**real, "notes_per_bar": 3.0}, real) == pytest.approx(2 / len(metrics.WATCHED))

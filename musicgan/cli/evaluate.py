@@ -1,0 +1,52 @@
+"""`python -m musicgan evaluate`: a trained model against held-out songs and baselines."""
+
+import json
+from pathlib import Path
+
+from .. import quiet_tensorflow_import
+from ..core.errors import UserError
+
+
+def run(args):
+    from ..core.files import write_text
+    from ..evaluate.chart import evaluation_png
+    from ..evaluate.report import evaluate, format_report
+
+    if args.seeds < 2 or args.windows < 1:
+        raise UserError("--seeds must be at least 2 (diversity compares melodies) and --windows at least 1")
+    quiet_tensorflow_import()
+    report = evaluate(args.models, args.data, args.cache, seeds=args.seeds, seed=args.seed,
+                      max_windows=args.windows)
+    print(format_report(report))
+    out = Path(args.out) if args.out else Path(args.models) / "evaluation.json"
+    write_text(out, json.dumps(report, indent=1))
+    evaluation_png(report, out.with_suffix(".png"))
+    print(f"wrote {out} and {out.with_suffix('.png')} in {report['seconds']:.0f} s")
+    return 0 if all(c["ok"] for c in report["bar"]) or not args.strict else 1
+
+
+def add_parser(sub):
+    p = sub.add_parser("evaluate", help="score a trained model against held-out songs and simple baselines",
+                       description="Generate melodies over the chords of the songs training held out "
+                       "(config.json's train.holdout and holdout_by), in every key, and score them with the same "
+                       "metrics as the held-out melodies themselves and four baselines (uniform random "
+                       "notes, random notes in the key, random chord tones, a first-order Markov chain "
+                       "fitted on the training songs). Prints one table and the quality bar, writes the "
+                       "report as JSON and a chart as PNG.",
+                       epilog="Columns: chord/strong = share of melody time on chord tones (all / beats 1 "
+                       "and 3); empty = empty bars; entropy = pitch-class entropy (bits); interval = mean "
+                       "|semitones| between notes; leaps = steps over an octave; scale = best fit to one "
+                       "major/minor scale; range = semitones; 16ths = notes one grid step long; divers = "
+                       "how much melodies over the same chords differ; copy bars / copies = longest run "
+                       "found verbatim in the training songs (any key) and the share of melodies copying "
+                       ">= 2 bars; 2-sample = held-out accuracy of a classifier telling the row from real "
+                       "phrases (0.5: cannot tell); distance = mean normalised distance to the real row.")
+    p.add_argument("--models", default="models", help="folder with generator.h5 and config.json (default: models)")
+    p.add_argument("--data", default="data", help="the corpus the model was trained on (default: data)")
+    p.add_argument("--cache", help="phrase cache folder (default: DATA/cache)")
+    p.add_argument("--out", help="report JSON; the chart goes next to it as .png (default: MODELS/evaluation.json)")
+    p.add_argument("--seeds", type=int, default=4, help="melodies per chord window (default: 4)")
+    p.add_argument("--windows", type=int, default=2048, help="at most this many chord windows (default: 2048)")
+    p.add_argument("--seed", type=int, default=0, help="seed of window choice, noise and baselines (default: 0)")
+    p.add_argument("--strict", action="store_true", help="exit with status 1 unless the model meets the bar")
+    p.set_defaults(run=run)

@@ -1,0 +1,82 @@
+"""`python generate.py`: songs over a typed progression from a trained model, with optional audio and pictures."""
+
+import argparse
+from pathlib import Path
+
+from ..core.errors import UserError
+from .common import run
+
+
+def build_generate_parser():
+    p = argparse.ArgumentParser(
+        prog="python generate.py",
+        description="Write songs over a chord progression with a trained generator: a MIDI file with "
+        "a 'Melody' track and a 'Chords' track, plus a JSON sidecar (chords, seed, model).",
+        epilog='Chords: "C G Am F" is one chord a bar; "C G | Am F" puts chords between bar lines '
+        "(up to 4 a bar). Accepted: a root A-G with # or b, then nothing (major), m, 7, m7, maj7, "
+        "dim, aug, sus2, sus4, 6, m6, m7b5, dim7 (or another music21 kind such as 9), an optional "
+        "/bass, or N.C. The progression repeats to fill --bars.")
+    p.add_argument("--chords", help='chord progression, e.g. "C G Am F" or "Dm7 G7 | Cmaj7"')
+    p.add_argument("--chords-file", help="read the progression from a text file instead")
+    p.add_argument("--bars", type=int, default=16, help="length of the song in 4/4 bars (default: 16)")
+    p.add_argument("--out", default="out/song.mid", help="MIDI file to write (default: out/song.mid); "
+                   "with --num-samples N: out/song_01.mid ...")
+    p.add_argument("--models", default="models", help="folder with generator.h5 and config.json (default: models)")
+    p.add_argument("--num-samples", type=int, default=1, help="how many songs (default: 1)")
+    p.add_argument("--seed", type=int, default=0, help="same seed, same song (default: 0)")
+    p.add_argument("--temperature", type=float, default=1.0,
+                   help="sampling temperature: 1 follows the model, lower is safer, 0 always takes the "
+                   "most likely token (default: 1.0)")
+    p.add_argument("--bpm", type=float, default=100.0, help="tempo in beats per minute (default: 100)")
+    p.add_argument("--key", help="transpose the progression from C: a note name (D, Bb) or semitones (-3)")
+    p.add_argument("--accompaniment", choices=("block", "arpeggio", "none"), default="block",
+                   help="how the Chords track plays the progression (default: block)")
+    p.add_argument("--melody-program", type=int, default=0, help="General MIDI program of the melody (0-127)")
+    p.add_argument("--chord-program", type=int, default=0, help="General MIDI program of the chords (0-127)")
+    p.add_argument("--wav", action="store_true", help="also render each song to .wav (FluidSynth, else sine)")
+    p.add_argument("--png", action="store_true", help="also draw each song's piano roll as .png")
+    return p
+
+
+def run_generate(args):
+    from ..generate.songs import generate_songs
+
+    if bool(args.chords) == bool(args.chords_file):
+        raise UserError("give the progression with --chords \"C G Am F\" or --chords-file FILE (one of them)")
+    for name in ("melody_program", "chord_program"):
+        if not 0 <= getattr(args, name) <= 127:
+            raise UserError(f"--{name.replace('_', '-')} must be a General MIDI program 0-127")
+    if args.num_samples < 1:
+        raise UserError("--num-samples must be at least 1")
+    text = Path(args.chords_file).read_text() if args.chords_file else args.chords
+    songs = generate_songs(text, args.models, args.bars, args.out, args.num_samples, args.seed,
+                           args.temperature, args.bpm, args.accompaniment, args.melody_program,
+                           args.chord_program, args.key)
+    _render_extras([p for p, _ in songs], args.wav, args.png)
+    for path, meta in songs:
+        print(f"wrote {path}  ({meta['bars']} bars at {meta['bpm']:g} bpm, seed {meta['seed']})")
+    return 0
+
+
+def _render_extras(paths, wav, png):
+    """Render .wav / .png next to each MIDI file (the audio and plotting modules load only when asked)."""
+    if wav:
+        from ..io.audio import fallback_note, write_wav
+
+        notes = {fallback_note(write_wav(path, path.with_suffix(".wav"))) for path in paths} - {None}
+        for note in notes:
+            print(note)
+    if png:
+        from ..io.audition import read_sidecar
+        from ..io.pictures import piano_roll_png
+
+        for path in paths:
+            piano_roll_png(path, path.with_suffix(".png"), chord_names=read_sidecar(path).get("beat_chords"),
+                           title=path.name)
+
+
+def generate_main(argv=None):
+    args = build_generate_parser().parse_args(argv)     # TensorFlow loads only if numpy cannot run the model
+    return run(run_generate, args)
+
+

@@ -1,0 +1,161 @@
+"""`python train.py`: train the GAN on a MIDI folder (flags -> a validated `Config` -> `train.loop.train`)."""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .. import quiet_tensorflow_import
+from ..core.config import (
+    CONFIG_PARTS,
+    DP_UNITS,
+    HOLDOUT_BY,
+    LOSSES,
+    LR_SCALINGS,
+    config_from_dict,
+)
+from ..core.constants import STRATEGIES, WORKER_TIMEOUT
+from ..core.errors import ConfigError
+from .common import run
+
+QUICK = {"epochs": 3, "sample_every": 1, "save_every": 1}
+
+
+def build_train_parser():
+    p = argparse.ArgumentParser(
+        prog="python train.py", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Train the conditional GAN on every MIDI file under --data and write "
+        "generator.h5, discriminator.h5, gan.h5, config.json, training_log.csv, samples/ and "
+        "checkpoints/ to --models.",
+        epilog="Batch semantics: an iteration is one mini-batch of B phrases (one discriminator "
+        "step; a generator step every --d-steps iterations); an epoch is ceil(N/B) iterations "
+        "(floor with --drop-remainder), N = phrases after transposition. B is the global batch: with R "
+        "replicas (--strategy) each takes B/R phrases of every batch, and the run gives the weights one "
+        "replica would with the same B and seed. Larger batches take fewer, less noisy steps and want a "
+        "larger learning rate: --lr-scaling linear multiplies the base rates by B/64 (the reference "
+        "batch; sqrt: by its square root), ramped up linearly over the warmup epochs. The default, "
+        "auto, is linear when several replicas share a B above 64 and none otherwise, so one-replica "
+        "runs train as they always did; to compare a distributed run with a one-replica run, give "
+        "both the same explicit --lr-scaling. Ctrl-C saves a checkpoint; --resume continues exactly "
+        "where it stopped.\n\nSeveral machines: run the same command on each, e.g. "
+        "--strategy multiworker --workers host1:2222,host2:2222 --task-index 0 (1 on host2), or set "
+        "TF_CONFIG instead; see README.md.")
+    p.add_argument("--data", default="data", help="folder of MIDI files, searched recursively (default: data)")
+    p.add_argument("--models", default="models", help="output folder for models and logs (default: models)")
+    p.add_argument("--cache", help="phrase cache folder (default: DATA/cache)")
+    p.add_argument("--config", help="JSON file of overrides, e.g. {\"train\": {\"loss\": \"wgan-gp\"}, "
+                   "\"model\": {\"width\": 64}}")
+    p.add_argument("--epochs", type=int, help="passes over the data (default: 40)")
+    p.add_argument("--batch-size", type=int, help="phrases per mini-batch B (default: 64)")
+    p.add_argument("--seed", type=int, help="seed of shuffling, noise and initial weights (default: 0)")
+    p.add_argument("--loss", choices=LOSSES,
+                   help="WGAN-GP (default) or non-saturating with label smoothing + feature matching")
+    p.add_argument("--d-steps", type=int, help="discriminator steps per generator step (default: 1)")
+    p.add_argument("--lr-scaling", choices=LR_SCALINGS,
+                   help="scale the learning rates by batch size / reference batch (default: auto, below)")
+    p.add_argument("--drop-remainder", action="store_true", help="drop the last partial batch of each epoch")
+    p.add_argument("--holdout", type=float, help="share of songs kept out of training so that `python -m "
+                   "musicgan evaluate` can judge the model on music it never saw (default: 0.15; "
+                   "corpora under 20 songs keep every song)")
+    p.add_argument("--holdout-by", choices=HOLDOUT_BY,
+                   help="keep out whole tune families, so songs sharing a 3-bar passage in any key (one hymn "
+                   "tune set twice, a song and its cover) stay on one side (default: tune), or single songs")
+    p.add_argument("--resume", action="store_true", help="continue the run in --models from its last checkpoint")
+    p.add_argument("--fresh", action="store_true", help="delete --models/checkpoints and start over")
+    p.add_argument("--quick", action="store_true",
+                   help="a short run to see the whole loop work: 3 epochs (about 2 minutes on 2 cores), "
+                   "samples and .h5 every epoch")
+    p.add_argument("--jobs", type=int, help="processes reading MIDI (default: all cores)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    _privacy_flags(p)
+    _distribution_flags(p)
+    return p
+
+
+def _privacy_flags(p):
+    dp = p.add_argument_group(
+        "differential privacy", "--dp trains the discriminator with DP-SGD: every batch is a Poisson sample "
+        "(each privacy unit joins independently with probability q = B/N, so batch sizes vary around B and an "
+        "epoch is ceil(N/B) steps), each unit's gradient is clipped to L2 norm C, Gaussian noise N(0, σ²C²) "
+        "is added to the sum, divided by B. The generator sees only D and public chord progressions, so "
+        "the models are (ε, δ)-DP for the unit; ε is printed each epoch (RDP, PLD, basic composition). "
+        "Feature matching reads real data in the generator step, so --dp turns it off; the best-model "
+        "pick (models/best) is skipped. See README, 'Training on private music'.")
+    dp.add_argument("--dp", action="store_true", help="train the discriminator with DP-SGD")
+    dp.add_argument("--dp-noise-multiplier", type=float, metavar="σ",
+                    help="noise std over the clip norm (default: 1.0)")
+    dp.add_argument("--dp-l2-clip", type=float, metavar="C", help="per-unit gradient L2 clip norm (default: 1.0)")
+    dp.add_argument("--dp-delta", type=float, metavar="δ", help="δ of (ε, δ); must be below 1/N (default: 1e-5)")
+    dp.add_argument("--dp-target-epsilon", type=float, metavar="ε",
+                    help="stop before the epoch that would take ε past this (default: run all epochs)")
+    dp.add_argument("--dp-unit", choices=DP_UNITS,
+                    help="what one contribution is: a phrase with its 12 transpositions (default), or a whole "
+                    "song (all its phrases in or out together; one random phrase of a drawn song per step)")
+
+
+def _distribution_flags(p):
+    g = p.add_argument_group("distributed training (tf.distribute)")
+    g.add_argument("--strategy", choices=STRATEGIES, default="auto",
+                   help="default: this process on one device; mirrored: the devices of this machine; "
+                   "multiworker: several machines; auto (default): multiworker if --workers or TF_CONFIG "
+                   "names a cluster, mirrored with several GPUs, else default")
+    g.add_argument("--replicas", type=int, help="mirrored: how many GPUs, or without GPUs how many logical "
+                   "devices to split the CPU into (default: all GPUs, or 2)")
+    g.add_argument("--workers", help="multiworker: every machine's host:port, the same list on each "
+                   "(instead of TF_CONFIG)")
+    g.add_argument("--task-index", type=int, help="multiworker: this machine's place in --workers (0 is the "
+                   "chief, the only one that writes --models)")
+    g.add_argument("--worker-timeout", type=float, default=WORKER_TIMEOUT,
+                   help="multiworker: seconds to wait for all workers to start before stopping; a worker "
+                   f"that dies later is noticed by its missing heartbeats (default: {WORKER_TIMEOUT})")
+
+
+def train_config(args):
+    """Defaults, then --quick, then --config JSON, then explicit flags (later wins)."""
+    data = {part: {} for part in CONFIG_PARTS}
+    if args.quick:
+        data["train"].update(QUICK)
+    if args.config:
+        try:
+            overrides = json.loads(Path(args.config).read_text())
+        except ValueError as e:
+            raise ConfigError(f"{args.config} is not valid JSON ({e})") from None
+        for part, values in (overrides.items() if isinstance(overrides, dict) else [(None, None)]):
+            if part not in data or not isinstance(values, dict):
+                raise ConfigError(f"{args.config}: unknown section {part!r}; known: {', '.join(data)}")
+            data[part].update(values)
+    flags = {"epochs": args.epochs, "batch_size": args.batch_size, "seed": args.seed, "loss": args.loss,
+             "d_steps": args.d_steps, "lr_scaling": args.lr_scaling,
+             "drop_remainder": args.drop_remainder or None, "holdout": args.holdout,
+             "holdout_by": args.holdout_by}
+    data["train"].update({k: v for k, v in flags.items() if v is not None})
+    private = {"dp": args.dp or None, "noise_multiplier": args.dp_noise_multiplier, "l2_clip": args.dp_l2_clip,
+               "delta": args.dp_delta, "target_epsilon": args.dp_target_epsilon, "unit": args.dp_unit}
+    data["privacy"].update({k: v for k, v in private.items() if v is not None})
+    return config_from_dict(data)
+
+
+def run_train(args):
+    from ..train.distribute import make_strategy
+    from ..train.loop import train
+
+    cfg = train_config(args)
+    strategy = make_strategy(args.strategy, args.workers, args.task_index, args.replicas, args.worker_timeout)
+    train(cfg, args.data, args.models, args.cache, resume=args.resume, fresh=args.fresh,
+          progress=not args.quiet, jobs=args.jobs, command=" ".join(["python train.py", *sys.argv[1:]]),
+          strategy=strategy)
+    print(f"models written to {args.models}/")
+    best = Path(args.models) / "best"
+    if (best / "config.json").exists():          # it met more of the bar than the last epoch (docs/experiments.md)
+        epoch = json.loads((best / "config.json").read_text()).get("epochs_trained")
+        print(f"the generator closest to the corpus by the quality watch (epoch {epoch}) is in {best}/: "
+              f"python generate.py --models {best} --chords ...")
+    return 0
+
+
+def train_main(argv=None):
+    args = build_train_parser().parse_args(argv)
+    quiet_tensorflow_import()
+    return run(run_train, args)
+
+

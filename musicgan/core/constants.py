@@ -1,0 +1,31 @@
+"""The one home of fixed numbers and names: the tokens', the file limits, the strategies.
+
+Counts that depend on the time signature (steps and beats per bar) belong to `meter.Meter`.
+"""
+
+MIN_PITCH = 48                # C3: lowest melody pitch the tokens can spell
+MAX_PITCH = 84                # C6: highest
+NUM_PITCHES = MAX_PITCH - MIN_PITCH + 1
+
+REST = 0                      # melody token: nothing sounds
+HOLD = 1                      # melody token: the previous note goes on
+FIRST_PITCH_TOKEN = 2         # token of MIN_PITCH's onset; pitch p -> p - MIN_PITCH + 2
+VOCAB_SIZE = FIRST_PITCH_TOKEN + NUM_PITCHES
+
+PITCH_CLASSES = 12
+CHORD_DIM = 2 * PITCH_CLASSES  # 12 pitch classes sounding + 12 root one-hot
+NO_CHORD = "N.C."
+
+# Files the pipeline refuses to read before parsing them (protects memory and time).
+MAX_FILE_BYTES = 8 * 1024 * 1024
+MIN_BPM, MAX_BPM = 20.0, 400.0
+MAX_SONG_SECONDS = 60 * 60
+
+MIDI_SUFFIXES = (".mid", ".midi")
+MELODY_TRACK = "Melody"       # the melody track's name in the files generate.py writes
+MELODY_NAMES = ("melody", "soprano", "lead", "vocal", "voice", "melodie", "tune")
+DEFAULT_BPM = 100.0
+
+# tf.distribute (musicgan.train.distribute; here so the command line needs no TensorFlow to list them)
+STRATEGIES = ("auto", "default", "mirrored", "multiworker")
+WORKER_TIMEOUT = 600          # seconds to wait for all workers to start

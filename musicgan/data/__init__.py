@@ -1,0 +1,1 @@
+"""MIDI corpora -> cached phrase arrays -> tf.data: phrases, the corpus and its cache, the split, batches."""

@@ -1,0 +1,199 @@
+"""A MIDI folder -> the `Corpus` of phrases: scan, read in parallel, skip and count bad files, use the cache."""
+
+import collections
+import os
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from ..core import constants as C
+from ..core.config import Representation
+from ..harmony import chords
+from . import cache, split
+from .cache import ARRAYS
+from .phrases import transpose as shift_tokens
+
+REPORT_KEYS = ("path", "status", "reason", "phrases")
+MIN_FILES_PER_WORKER = 200   # spawning a worker costs ~1 s, ~300 files' reading (bench/prepare_speed.py)
+
+
+def scan(data_dir, exclude=()):
+    """Every path under data_dir named *.mid / *.midi (any case), files or not, sorted."""
+    data_dir = Path(data_dir)
+    exclude = [Path(e).resolve() for e in exclude]
+    found = []
+    for root, dirs, files in os.walk(data_dir):
+        if Path(root).resolve() in exclude:
+            dirs[:] = []
+            continue
+        dirs.sort()
+        for name in dirs + files:
+            if name.lower().endswith(C.MIDI_SUFFIXES):
+                found.append(Path(root) / name)
+    return sorted(found)
+
+
+def read_file(path, rep):
+    """(entry, arrays or None) for one file; never raises for a bad file."""
+    from ..io.midi import MidiError, read_song
+    from .phrases import song_phrases
+
+    entry = {"path": str(path), "status": "skipped", "reason": "", "phrases": 0}
+    try:
+        arrays = song_phrases(read_song(path), rep)
+    except MidiError as e:
+        entry["reason"] = str(e)
+        return entry, None
+    except Exception as e:  # noqa: BLE001 - a bug or a library surprise must not stop a corpus run
+        entry["reason"] = f"unexpected error: {type(e).__name__}: {str(e)[:80]}"
+        return entry, None
+    entry.update(status="ok", phrases=len(arrays["melody"]))
+    return entry, arrays
+
+
+def _read_one(args):
+    return read_file(*args)
+
+
+@dataclass
+class Rows:
+    """Training rows: melody (N, steps), chord ids (N, beats), previous (N, steps per bar), unit_id (N,)."""
+    melody: np.ndarray
+    chords: np.ndarray
+    previous: np.ndarray
+    unit_id: np.ndarray
+
+
+@dataclass
+class Corpus:
+    """Untransposed phrases of a corpus: melody (P, steps), chords (P, beats), previous (P, steps per bar),
+    bar (P,), song (P,) index into `files`; `report` holds one entry per file."""
+    melody: np.ndarray
+    chords: np.ndarray
+    previous: np.ndarray
+    bar: np.ndarray
+    song: np.ndarray
+    files: list
+    report: list
+    seconds: float = 0.0
+    reread: int = 0
+
+    def augmented(self, transpose=True, sources=False):
+        """(melody, chords, previous) in every key where the melody stays in range, or as is;
+        with `sources`, also each row's phrase index into the untransposed arrays."""
+        index = np.arange(len(self.melody))
+        if not transpose:
+            return (self.melody, self.chords, self.previous) + ((index,) if sources else ())
+        parts = []
+        for k in range(-5, 7):
+            mel, ok = shift_tokens(self.melody, k)
+            prev, ok_prev = shift_tokens(self.previous, k)
+            keep = ok & ok_prev
+            parts.append((mel[keep], chords.transpose_ids(self.chords[keep], k), prev[keep], index[keep]))
+        return tuple(np.concatenate(p) for p in zip(*parts))[:4 if sources else 3]
+
+    def rows(self, transpose=True, unit="phrase"):
+        """The training `Rows`: every phrase in every key, each labelled with its privacy unit. A phrase's
+        transpositions are one unit (the same music in another key); with unit "song", every phrase
+        of a file is one unit."""
+        mel, ids, prev, source = self.augmented(transpose, sources=True)
+        return Rows(mel, ids, prev, self.song[source] if unit == "song" else source)
+
+    def held_out(self, fraction, by="tune"):
+        """(P,) bool: the phrases of the songs kept out of training (`split.held_out`)."""
+        return split.held_out(self, fraction, by)
+
+    def tune_families(self):
+        return split.tune_families(self)
+
+    def subset(self, rows):
+        """The corpus restricted to the phrases where `rows` (P,) bool is true."""
+        return replace(self, **{k: getattr(self, k)[rows] for k in ARRAYS + ("song",)})
+
+    def summary(self):
+        counts = collections.Counter(e["reason"] for e in self.report if e["status"] == "skipped")
+        qualities = collections.Counter(chords.quality_name(c) for c in self.chords.ravel().tolist())
+        return {"files_found": len(self.report),
+                "files_used": sum(e["status"] == "ok" for e in self.report),
+                "skipped": dict(counts.most_common()),
+                "phrases": len(self.melody),
+                "chord_qualities": dict(qualities.most_common()),
+                "files_reread": self.reread,
+                "seconds": round(self.seconds, 3)}
+
+
+def prepare(data_dir, cache_dir=None, rep=None, jobs=None, progress=True):
+    """Read (or reuse from cache) every MIDI file under data_dir and return the `Corpus`."""
+    t0 = time.perf_counter()
+    rep = rep or Representation()
+    data_dir = Path(data_dir)
+    if not data_dir.is_dir():
+        raise FileNotFoundError(f"data folder {data_dir} does not exist or is not a folder")
+    cache_dir = Path(cache_dir) if cache_dir else data_dir / "cache"
+    paths = scan(data_dir, exclude=[cache_dir])
+    keys = [cache.file_key(p) for p in paths]
+    cached = cache.load(cache_dir, rep)
+
+    results, todo = {}, []
+    for p, k in zip(paths, keys):
+        hit = cached.get(str(p))
+        if hit and hit[0].get("key") == k and k != "unreadable":
+            results[str(p)] = (hit[0], hit[1] if hit[0]["status"] == "ok" else None)
+        else:
+            todo.append(p)
+    for entry, arrays in _read_all(todo, rep, jobs, progress):
+        results[entry["path"]] = (entry, arrays)
+
+    done = [results[str(p)] for p in paths]
+    report = [{k: entry[k] for k in REPORT_KEYS} for entry, _ in done]
+    blocks = [(i, arrays) for i, (_, arrays) in enumerate(done) if arrays is not None]
+    empty = {"melody": np.zeros((0, rep.phrase_steps), np.uint8), "chords": np.zeros((0, rep.phrase_beats), np.int16),
+             "previous": np.zeros((0, rep.meter.steps_per_bar), np.uint8), "bar": np.zeros(0, int)}
+    arrays = {k: np.concatenate([empty[k]] + [b[k] for _, b in blocks]).astype(empty[k].dtype) for k in ARRAYS}
+    song = np.concatenate([np.zeros(0, np.int32)] + [np.full(len(b["melody"]), i, np.int32) for i, b in blocks])
+    corpus = Corpus(**arrays, song=song, files=[str(p) for p in paths], report=report, reread=len(todo))
+    if todo or len(cached) != len(paths):
+        try:
+            cache.save(cache_dir, rep, corpus, keys)
+        except OSError as e:
+            print(f"warning: cannot write the cache in {cache_dir} ({e.strerror or e}); pass --cache DIR")
+    corpus.seconds = time.perf_counter() - t0
+    return corpus
+
+
+def _read_all(paths, rep, jobs, progress):
+    from tqdm import tqdm
+
+    jobs = jobs or os.cpu_count() or 1
+    bar = tqdm(total=len(paths), desc="reading MIDI", unit="file", disable=not progress or not paths)
+    try:
+        if jobs == 1 or len(paths) < MIN_FILES_PER_WORKER * jobs:
+            for p in paths:
+                yield read_file(p, rep)
+                bar.update()
+        else:
+            import multiprocessing
+            # spawn, not fork: the parent may already hold TensorFlow's threads
+            with multiprocessing.get_context("spawn").Pool(jobs) as pool:
+                for result in pool.imap_unordered(_read_one, [(p, rep) for p in paths], chunksize=4):
+                    yield result
+                    bar.update()
+    finally:
+        bar.close()
+
+
+def format_summary(summary):
+    """The end-of-run table a user reads."""
+    lines = [f"files found      {summary['files_found']:>8}",
+             f"files used       {summary['files_used']:>8}",
+             f"files skipped    {summary['files_found'] - summary['files_used']:>8}"]
+    lines += [f"  {n:>6}  {reason}" for reason, n in summary["skipped"].items()]
+    lines += [f"phrases          {summary['phrases']:>8}  (before transposition)",
+              f"files re-read    {summary['files_reread']:>8}",
+              f"seconds          {summary['seconds']:>8.2f}",
+              "chord qualities  " + ", ".join(f"{q} {n}" for q, n in summary["chord_qualities"].items())]
+    return "\n".join(lines)
+
+

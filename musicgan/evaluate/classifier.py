@@ -1,0 +1,49 @@
+"""The two-sample test: how well a small classifier tells generated melodies from real ones (TensorFlow)."""
+
+import numpy as np
+
+from ..core import constants as C
+from ..harmony.chords import FEATURES
+
+
+def two_sample_accuracy(real, fake, chord_ids, groups, seed=0, epochs=8, test_share=0.3):
+    """Held-out accuracy of a small convolutional classifier telling `real` from `fake` melodies
+    (N, steps) over the same chords (N, beats); 0.5 means it cannot tell them apart.
+
+    Row i of real and of fake share chord_ids[i] and group[i] (the source song): whole groups go
+    to the test side, so transposed copies of one phrase cannot leak from training to test.
+    """
+    import tensorflow as tf
+    from tensorflow import keras
+
+    tf.get_logger().setLevel("ERROR")       # a new small model per call: Keras warns of retracing
+
+    real, fake, chord_ids, groups = map(np.asarray, (real, fake, chord_ids, groups))
+    rng = np.random.default_rng(seed)
+    names = np.unique(groups)
+    test_groups = rng.permutation(names)[:max(1, round(test_share * len(names)))]
+    test = np.isin(groups, test_groups)
+    if test.all() or not test.any():
+        return float("nan")
+    steps = real.shape[1]
+    chords = np.repeat(FEATURES[chord_ids], steps // chord_ids.shape[1], 1)             # (N, steps, 24)
+
+    def inputs(rows):
+        mel = np.concatenate([real[rows], fake[rows]])
+        x = np.concatenate([np.eye(C.VOCAB_SIZE, dtype=np.float32)[mel], np.concatenate([chords[rows]] * 2)], -1)
+        return x, np.repeat([1.0, 0.0], rows.sum()).astype(np.float32)
+
+    tf.keras.utils.set_random_seed(seed)
+    model = keras.Sequential([
+        keras.Input((steps, C.VOCAB_SIZE + C.CHORD_DIM)),
+        keras.layers.Conv1D(32, 4, padding="same", activation="relu"),
+        keras.layers.Conv1D(32, 4, strides=2, padding="same", activation="relu"),
+        keras.layers.Conv1D(32, 4, strides=2, padding="same", activation="relu"),
+        keras.layers.GlobalAveragePooling1D(),
+        keras.layers.Dense(1)])
+    model.compile(keras.optimizers.Adam(1e-3), keras.losses.BinaryCrossentropy(from_logits=True))
+    x, y = inputs(~test)
+    model.fit(x, y, batch_size=64, epochs=epochs, shuffle=True, verbose=0)
+    x, y = inputs(test)
+    guess = model.predict(x, batch_size=512, verbose=0)[:, 0] > 0
+    return float((guess == (y > 0.5)).mean())

@@ -1,0 +1,161 @@
+"""`musicgan evaluate`: a trained generator against held-out corpus melodies and simple baselines.
+
+Every row is scored by the same metrics over the same chords: the chord windows of the songs that
+training held out (`TrainConfig.holdout`), in every key. The model and the baselines write
+`seeds` melodies per window; the real row is the held-out melodies themselves.
+"""
+
+import time
+
+import numpy as np
+
+from ..data.corpus import prepare
+from ..generate.sampling import sample_phrases
+from ..harmony.chords import FEATURES
+from ..models.files import load_generator
+from . import metrics
+from .baselines import all_baselines, onset_profile
+from .classifier import two_sample_accuracy
+from .novelty import CopyFinder, novelty
+
+# metrics where being like the corpus is the goal: the normalised distance and the Markov test use these
+COMPARED = ("chord_tone_ratio", "strong_beat_chord_tone_ratio", "empty_bar_rate", "notes_per_bar",
+            "pitch_class_entropy", "mean_abs_interval", "leap_rate", "scale_consistency", "pitch_range",
+            "fragment_rate", "classifier_accuracy")
+COLUMNS = COMPARED[:-1] + ("diversity", "longest_copy_bars", "copy_rate", "classifier_accuracy", "distance")
+SHORT = {"chord_tone_ratio": "chord", "strong_beat_chord_tone_ratio": "strong", "empty_bar_rate": "empty",
+         "notes_per_bar": "notes/bar", "pitch_class_entropy": "entropy", "mean_abs_interval": "interval",
+         "leap_rate": "leaps", "scale_consistency": "scale", "pitch_range": "range", "fragment_rate": "16ths",
+         "diversity": "divers", "longest_copy_bars": "copy bars", "copy_rate": "copies",
+         "classifier_accuracy": "2-sample", "distance": "distance"}
+
+
+def score(tokens, windows, finder, real_melody):
+    """Metrics of (W, S, steps) melodies over the W windows' chords, S per window."""
+    w, s, steps = tokens.shape
+    flat = tokens.reshape(w * s, steps)
+    ids = np.repeat(windows["chords"], s, 0)
+    row = metrics.summary(flat, ids)
+    row["diversity"] = float(np.mean([metrics.diversity(t) for t in tokens])) if s > 1 else float("nan")
+    row.update(novelty(flat, finder))
+    row["classifier_accuracy"] = two_sample_accuracy(real_melody, tokens[:, 0], windows["chords"],
+                                                    windows["song"])
+    return row
+
+
+def evaluate(models_dir="models", data_dir="data", cache_dir=None, seeds=4, seed=0, max_windows=2048,
+             print_fn=print):
+    """The report: rows {name: metrics}, the bar's checks and what was compared, as a JSON-able dict."""
+    t0 = time.perf_counter()
+    generator, cfg, raw = load_generator(models_dir)
+    corpus = prepare(data_dir, cache_dir, cfg.representation, progress=False)
+    held = corpus.held_out(cfg.train.holdout, cfg.train.holdout_by)
+    note = f"{len(np.unique(corpus.song[held]))} held-out songs (split by {cfg.train.holdout_by})"
+    if "holdout" not in raw.get("train", {}):
+        note += " (its config.json predates the holdout: it may have trained on them)"
+    if not held.any():
+        held = np.ones(len(corpus.song), bool)
+        note = "no held-out songs (holdout 0 or under 20 songs): judged on the training songs, which flatters it"
+        print_fn(f"warning: {note}")
+    train_split = corpus.subset(~held) if (~held).any() else corpus
+    train_melody, _, _ = train_split.augmented(cfg.representation.transpose)
+    test = corpus.subset(held)
+    mel, ids, prev, source = test.augmented(cfg.representation.transpose, sources=True)
+    song = test.song[source]
+    rng = np.random.default_rng(seed)
+    pick = np.sort(rng.permutation(len(mel))[:max_windows])
+    windows = {"melody": mel[pick], "chords": ids[pick], "previous": prev[pick], "song": song[pick]}
+    w = len(pick)
+    print_fn(f"{w} chord windows from {note}, {seeds} melodies each; Markov chain fitted on "
+             f"{len(train_melody)} training phrases")
+
+    finder = CopyFinder(train_melody)
+    rows = {"real (held out)": metrics.summary(windows["melody"], windows["chords"])}
+    rows["real (held out)"].update(
+        diversity=metrics.real_diversity(mel, ids, prev, song), classifier_accuracy=0.5,
+        **novelty(windows["melody"], finder))
+    real = rows["real (held out)"]
+
+    def model(chord_ids, _profile, rng):
+        repeat = len(chord_ids) // w
+        return sample_phrases(generator, FEATURES[chord_ids], rng, np.repeat(windows["previous"], repeat, 0))
+
+    profile = onset_profile(train_split.melody)
+    makers = {"model": model, **all_baselines(train_melody)}
+    for name, make in makers.items():
+        tokens = make(np.repeat(windows["chords"], seeds, 0), profile, rng).reshape(w, seeds, -1)
+        rows[name] = score(tokens, windows, finder, windows["melody"])
+        if name == "model":
+            model_tokens = tokens
+        print_fn(f"scored {name}")
+    for row in rows.values():
+        row["distance"] = metrics.distance(row, real, COMPARED)
+    boot = np.random.default_rng([seed, 1])          # its own draws: the rows stay as they were
+    spread = [chord_tone_spread(windows, model_tokens, strong, boot) for strong in (False, True)]
+    return {"models": str(models_dir), "epochs_trained": raw.get("epochs_trained"), "data": str(data_dir),
+            "windows": w, "seeds": seeds, "held_out": note, "rows": rows,
+            "bar": check_bar(rows, spread=spread),
+            "seconds": round(time.perf_counter() - t0, 1)}
+
+
+def chord_tone_spread(windows, tokens, strong_beats_only, rng, rounds=200):
+    """Standard deviation of the model's minus the real chord-tone ratio when the held-out songs are
+    drawn again (a bootstrap over songs, with the windows of each): how far the check's margin is
+    from chance. tokens: (W, S, steps) model melodies over the W windows."""
+    w, s, steps = tokens.shape
+    real = metrics.chord_tone_steps(windows["melody"], windows["chords"], strong_beats_only)
+    fake = [x.reshape(w, s).sum(1) for x in metrics.chord_tone_steps(
+        tokens.reshape(w * s, steps), np.repeat(windows["chords"], s, 0), strong_beats_only)]
+    songs, song_of = np.unique(windows["song"], return_inverse=True)
+    per_song = [np.bincount(song_of, x, len(songs)) for x in (*real, *fake)]      # hits, sounding; real, fake
+    draws = rng.multinomial(len(songs), np.full(len(songs), 1 / len(songs)), rounds)   # (rounds, songs)
+    hits_r, sound_r, hits_f, sound_f = (draws @ x for x in per_song)
+    return float(np.std(hits_f / np.maximum(sound_f, 1) - hits_r / np.maximum(sound_r, 1)))
+
+
+def check_bar(rows, model="model", real="real (held out)", markov="markov", spread=()):
+    """The quality bar the shipped model must meet (issue 5), as [{check, value, target, ok}]; `spread`
+    adds a "spread" (bootstrap standard deviation over held-out songs) to the first checks."""
+    m, r, k = rows[model], rows[real], rows[markov]
+    closer = sum(metrics.metric_distance(key, m[key], r) < metrics.metric_distance(key, k[key], r)
+                 for key in COMPARED)
+    checks = [
+        ("chord-tone ratio >= corpus - 0.05", m["chord_tone_ratio"], r["chord_tone_ratio"] - 0.05, ">="),
+        ("strong-beat chord-tone ratio >= corpus - 0.05", m["strong_beat_chord_tone_ratio"],
+         r["strong_beat_chord_tone_ratio"] - 0.05, ">="),
+        ("scale consistency >= 0.92", m["scale_consistency"], 0.92, ">="),
+        ("pitch-class entropy within 0.3 of corpus", abs(m["pitch_class_entropy"] - r["pitch_class_entropy"]),
+         0.3, "<="),
+        ("mean interval within 1 semitone of corpus", abs(m["mean_abs_interval"] - r["mean_abs_interval"]),
+         1.0, "<="),
+        ("leaps over an octave <= 2%", m["leap_rate"], 0.02, "<="),
+        ("empty bars <= 2%", m["empty_bar_rate"], 0.02, "<="),
+        ("16th-note fragments <= 2%", m["fragment_rate"], 0.02, "<="),
+        ("notes per bar within 40% of corpus", abs(m["notes_per_bar"] / max(r["notes_per_bar"], 1e-9) - 1),
+         0.4, "<="),
+        ("diversity >= half the corpus'", m["diversity"], r["diversity"] / 2, ">="),
+        ("samples copying >= 2 bars < 5%", m["copy_rate"], 0.05, "<"),
+        ("two-sample classifier accuracy <= 0.75", m["classifier_accuracy"], 0.75, "<="),
+        ("closer to corpus than Markov on >= 2/3 of metrics", closer / len(COMPARED), 2 / 3, ">="),
+    ]
+    ops = {">=": np.greater_equal, "<=": np.less_equal, "<": np.less}
+    out = [{"check": c, "value": round(float(v), 4), "target": round(float(t), 4), "ok": bool(ops[op](v, t))}
+           for c, v, t, op in checks]
+    for check, sd in zip(out, spread):
+        check["spread"] = round(sd, 4)
+    return out
+
+
+def format_report(report):
+    """The table (rows x metrics) and the bar's checks, as printed."""
+    width = 10
+    lines = ["".ljust(20) + "".join(SHORT[c].rjust(width) for c in COLUMNS)]
+    for name, row in report["rows"].items():
+        lines.append(name[:20].ljust(20) + "".join(f"{row[c]:{width}.3f}" for c in COLUMNS))
+    passed = sum(c["ok"] for c in report["bar"])
+    lines += ["", f"quality bar for the model: {passed}/{len(report['bar'])} met"]
+    lines += [f"  {'ok  ' if c['ok'] else 'FAIL'}  {c['check']}: {c['value']:.3f} (target {c['target']:.3f}"
+              + (f"; ±{c['spread']:.3f} over songs)" if "spread" in c else ")") for c in report["bar"]]
+    lines.append(f"distance = mean over {len(COMPARED)} metrics of |row - real| / max(|real|, 0.1) "
+                 "(classifier: |acc - 0.5| / 0.5); 0 = like the held-out corpus")
+    return "\n".join(lines)

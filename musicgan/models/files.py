@@ -1,0 +1,67 @@
+"""A model folder: generator.h5 and config.json, loaded and checked against each other, and written."""
+
+import logging
+from pathlib import Path
+
+from .. import quiet_tensorflow_import
+from ..core import constants as C
+from ..core.config import load_config, save_config
+from ..core.errors import ModelError
+from ..core.files import atomic_path
+
+
+def load_generator(models_dir, engine="numpy"):
+    """(generator, Config, raw config.json dict) from models_dir, checked against each other.
+
+    engine "numpy" runs generator.h5 without TensorFlow (`numpy_runtime`) when it holds only layers
+    that module knows, else loads Keras, as engine "keras" always does.
+    """
+    if engine not in ("numpy", "keras"):
+        raise ModelError(f"engine must be numpy or keras, got {engine!r}")
+    models_dir = Path(models_dir)
+    path = models_dir / "generator.h5"
+    if not path.exists():
+        raise ModelError(f"no trained model at {path}: train one with `python train.py --models {models_dir}`"
+                         " (or pass --models DIR)")
+    cfg, raw = load_config(models_dir)
+    try:
+        generator = _load(path, engine)
+    except Exception as e:  # noqa: BLE001 - h5py and Keras raise many kinds on a bad file
+        raise ModelError(f"cannot load {path} ({str(e).splitlines()[0][:100]}); retrain it with "
+                         f"`python train.py --models {models_dir} --fresh`") from None
+    rep, model = cfg.representation, cfg.model
+    expected = {"noise": (model.latent,), "chords": (rep.phrase_beats, C.CHORD_DIM),
+                "previous": (rep.meter.steps_per_bar,)}
+    found = {i.name: tuple(i.shape[1:]) for i in generator.inputs}
+    output = tuple(generator.output.shape[1:])
+    if found != expected or output != (rep.phrase_steps, C.VOCAB_SIZE):
+        raise ModelError(f"{path} does not match {models_dir / 'config.json'}: the model takes {found} -> "
+                         f"{output}, the config says {expected} -> "
+                         f"{(rep.phrase_steps, C.VOCAB_SIZE)}; retrain or restore the pair")
+    return generator, cfg, raw
+
+
+def _load(path, engine):
+    if engine == "numpy":
+        from .numpy_runtime import NumpyGenerator, Unsupported
+
+        try:
+            return NumpyGenerator(path)
+        except Unsupported:
+            pass
+    quiet_tensorflow_import()
+    import keras
+
+    return keras.models.load_model(path, compile=False)
+
+
+def save_models(models, models_dir, cfg, extra):
+    """Each (name, Keras model) as NAME.h5, then config.json, each written then renamed into place."""
+    import tensorflow as tf
+
+    models_dir = Path(models_dir)
+    logging.getLogger("absl").setLevel(logging.ERROR)   # .h5 is our chosen format; Keras calls it legacy
+    for name, model in models:
+        with atomic_path(models_dir / f"{name}.h5") as tmp:
+            model.save(str(tmp))
+    save_config(models_dir, cfg, {"tensorflow_version": tf.__version__, **extra})

@@ -1,0 +1,140 @@
+"""What happens when an epoch ends: the log (CSV and TensorBoard), sample songs, the quality watch,
+the best generator so far, and the export of the .h5 models."""
+
+import csv
+import io
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+from ..core.config import load_config
+from ..core.files import write_text
+from ..evaluate import metrics
+from ..generate.arrangement import render_song
+from ..generate.sampling import generate_melodies, sample_phrases
+from ..harmony.chords import FEATURES
+from ..harmony.progression import parse_progression, progression_features
+from ..io.midi import write_song
+from ..models import gan as networks
+from ..models.files import save_models as save_model_files
+
+SAMPLE_PROGRESSIONS = ("C G Am F", "Am F C G", "Dm7 G7 Cmaj7 Cmaj7")
+LOG_FIELDS = ("epoch", "d_loss", "g_loss", "d_real", "d_fake", "seconds", "quality", "chord_tone_ratio",
+              "notes_per_bar", "mean_abs_interval", "diversity")
+QUALITY_WINDOWS, QUALITY_SAMPLES = 16, 8     # corpus chord windows x noises per window, fixed per run
+
+
+class EpochEnd:
+    """The hooks of one run, called once per finished epoch with its log row."""
+
+    def __init__(self, gan, cfg, models_dir, corpus, summary, command, print_fn):
+        self.gan, self.cfg, self.models_dir = gan, cfg, Path(models_dir)
+        self.summary, self.command, self.print_fn = summary, command, print_fn
+        self.watch = QualityWatch(corpus.melody, corpus.chords, cfg.train.seed)
+        self.log_path = self.models_dir / "training_log.csv"
+        self.rows = read_log(self.log_path, int(gan.epoch.numpy()))
+        self.writer = tf.summary.create_file_writer(str(self.models_dir / "logs"))
+
+    def __call__(self, done, row):
+        """Everything after epoch `done` (1-based): privacy record, samples and quality, log, export."""
+        t = self.cfg.train
+        facts, fields, line = self.gan.epoch_record(done, self.summary["iterations_per_epoch"])
+        self.summary.update(facts)
+        row.update(fields)
+        if line:
+            self.print_fn(line)
+        if done % t.sample_every == 0 or done == t.epochs:
+            self.quality(done, row)
+        self.rows.append(row)
+        write_log(self.log_path, self.rows)
+        with self.writer.as_default():
+            for k, v in row.items():
+                if k != "epoch":
+                    tf.summary.scalar(k, v, step=done)
+        if done % t.save_every == 0 or done == t.epochs:
+            self.export(done)
+
+    def quality(self, done, row):
+        """Samples to listen to, the quality watch's figures, and the best generator so far."""
+        write_samples(self.gan.generator, self.models_dir, done, self.cfg.representation)
+        quality = self.watch(self.gan.generator)
+        row.update({k: round(quality[k], 4) for k in LOG_FIELDS if k in quality})
+        for warning in metrics.warnings_for(quality):
+            self.print_fn(f"warning (epoch {done}): {warning}")
+        # lower is closer to the corpus
+        if self.gan.picks_best and quality["quality"] < best_quality(self.models_dir / "best"):
+            save_models(self.gan, self.models_dir / "best", self.cfg, {"epochs_trained": done, "command": self.command,
+                                                                     "quality": quality}, generator_only=True)
+
+    def export(self, done):
+        save_models(self.gan, self.models_dir, self.cfg,
+                    {"batch": self.summary, "epochs_trained": done, "command": self.command})
+
+
+def save_models(gan, models_dir, cfg, extra, generator_only=False):
+    """generator.h5, discriminator.h5, gan.h5 (or the generator only) and config.json."""
+    models = [("generator", gan.generator)]
+    if not generator_only:
+        models += [("discriminator", gan.discriminator), ("gan", networks.build_gan(gan.generator, gan.discriminator))]
+    save_model_files(models, models_dir, cfg, extra)
+
+
+def write_samples(generator, models_dir, epoch, rep, bpm=100.0):
+    """One MIDI file per fixed progression (4 phrases) in models/samples/, so progress can be heard."""
+    paths = []
+    for k, text in enumerate(SAMPLE_PROGRESSIONS):
+        bars = parse_progression(text)
+        features, beat_chords = progression_features(bars, 2 * rep.phrase_bars)
+        tokens = generate_melodies(generator, features, rep.phrase_bars, seed=k, meter=rep.meter)[0]
+        path = Path(models_dir) / "samples" / f"epoch{epoch:04d}_{k + 1}.mid"
+        write_song(render_song(tokens, beat_chords, bpm, meter=rep.meter), path)
+        paths.append(path)
+    return paths
+
+
+class QualityWatch:
+    """Cheap melody metrics on fixed corpus chord windows, compared with the corpus melodies there.
+
+    GAN losses do not say when the music got good; this does, every `sample_every` epochs.
+    """
+
+    def __init__(self, melody, chord_ids, seed):
+        rng = np.random.default_rng(seed)
+        pick = rng.choice(len(melody), min(QUALITY_WINDOWS, len(melody)), replace=False)
+        self.ids = np.repeat(chord_ids[pick], QUALITY_SAMPLES, 0)          # (windows * samples, beats)
+        self.real = metrics.summary(melody, chord_ids)                     # the whole corpus
+        self.seed = seed
+
+    def __call__(self, generator):
+        tokens = sample_phrases(generator, FEATURES[self.ids], np.random.default_rng(self.seed))
+        m = metrics.summary(tokens, self.ids)
+        m["diversity"] = float(np.mean([metrics.diversity(w) for w in tokens.reshape(-1, QUALITY_SAMPLES,
+                                                                                      tokens.shape[1])]))
+        m["quality"] = metrics.distance(m, self.real)
+        return m
+
+
+def best_quality(best_dir):
+    try:
+        return load_config(best_dir)[1]["quality"]["quality"]
+    except (OSError, ValueError, KeyError):
+        return float("inf")
+
+
+def write_log(path, rows):
+    """training_log.csv: LOG_FIELDS, then any other field the rows hold (e.g. ε under --dp)."""
+    extra = [k for k in (rows[-1] if rows else {}) if k not in LOG_FIELDS]
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=LOG_FIELDS + tuple(extra))
+    writer.writeheader()
+    writer.writerows(rows)
+    write_text(path, buf.getvalue())
+
+
+def read_log(path, upto_epoch):
+    try:
+        with open(path) as f:
+            return [r for r in csv.DictReader(f) if int(r["epoch"]) <= upto_epoch]
+    except FileNotFoundError:
+        return []

@@ -1,0 +1,208 @@
+"""The trainer: both networks, both optimizers and the position (epoch, iteration), with the two steps.
+
+Each iteration is one discriminator step and, every `d_steps` iterations, one generator step with
+fresh noise. The steps run under a tf.distribute strategy on a global batch split over the
+replicas; every random number comes with the batch (`batch_noise`), so 2 replicas give the weights
+of 1. A second kind of training (DP-SGD: `privacy.PrivateGAN`) overrides the D step and the batches.
+"""
+
+import tensorflow as tf
+
+from ..core import constants as C
+from ..core.errors import UserError
+from ..data.pipeline import tf_dataset
+from ..models import gan as networks
+from ..models import losses
+
+# each worker takes its replicas' slices of every global batch
+_SPLIT_BATCHES = tf.data.Options()
+_SPLIT_BATCHES.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+
+
+class TrainingError(UserError, RuntimeError):
+    """Training cannot go on; the message says why and what to do."""
+
+
+class GAN:
+    picks_best = True               # the quality watch may keep the best epoch's generator
+
+    def __init__(self, cfg, strategy=None):
+        self.cfg = cfg
+        self.strategy = strategy or tf.distribute.get_strategy()
+        t = cfg.train
+        tf.keras.utils.set_random_seed(t.seed)          # same seed, same initial weights
+        with self.strategy.scope():
+            self.generator = networks.build_generator(cfg.representation, cfg.model)
+            self.discriminator = networks.build_discriminator(cfg.representation, cfg.model)
+            # one call gives D's logit and the features that feature matching compares
+            self.critic = tf.keras.Model(self.discriminator.inputs, [self.discriminator.output,
+                                                                     self.discriminator.get_layer("d_features").output])
+            self.g_opt = tf.keras.optimizers.Adam(t.g_lr, t.beta1, t.beta2)
+            self.d_opt = tf.keras.optimizers.Adam(t.d_lr, t.beta1, t.beta2)
+            self.g_opt.build(self.generator.trainable_variables)
+            self.d_opt.build(self.discriminator.trainable_variables)
+            self.epoch = tf.Variable(0, dtype=tf.int64)
+            self.iteration = tf.Variable(0, dtype=tf.int64)    # batches done in the current epoch
+        self.checkpoint = tf.train.Checkpoint(**self.checkpoint_items())
+        self.d_step = tf.function(self.d_step_eager, input_signature=self.d_signature())
+        self.g_step = tf.function(self.g_step_eager)
+
+    def checkpoint_items(self):
+        return {"generator": self.generator, "discriminator": self.discriminator, "g_opt": self.g_opt,
+                "d_opt": self.d_opt, "epoch": self.epoch, "iteration": self.iteration}
+
+    def d_signature(self):
+        return None
+
+    def state(self):
+        """Every variable the checkpoint holds."""
+        return (self.generator.weights + self.discriminator.weights + self.g_opt.variables + self.d_opt.variables
+                + [self.epoch, self.iteration])
+
+    # ------------------------------------------------------------ what an epoch is
+
+    def epoch_size(self, rows):
+        """N of an epoch (`data.corpus.Rows`): every row."""
+        return len(rows.melody)
+
+    def describe(self):
+        """(a line to print at the start of training on how this trainer differs, or None; facts for
+        the run's summary)."""
+        return None, {}
+
+    def epoch_batches(self, rows, epoch, start):
+        """The epoch's batches from iteration `start` on: a permutation keyed by (seed, epoch), with noise."""
+        t = self.cfg.train
+        data = with_noise(tf_dataset(rows.melody, rows.chords, rows.previous, t.batch_size, epoch, t.seed,
+                                     drop_remainder=t.drop_remainder), self.cfg, epoch).skip(start)
+        return self.strategy.experimental_distribute_dataset(data.with_options(_SPLIT_BATCHES))
+
+    def before_epoch(self, epoch, iterations):
+        """None to run epoch `epoch` (0-based), or why the run stops before it."""
+        return
+
+    def epoch_record(self, done, iterations):
+        """(facts for the run's summary, fields for the log row, a line to print or None) after `done` epochs."""
+        return {}, {}, None
+
+    # ------------------------------------------------------------ the steps
+
+    def fake_melody(self, chords, previous, latent, uniform):
+        """Generated one-hot melodies (B, steps, VOCAB) with straight-through Gumbel-softmax gradients."""
+        probs = self.generator([latent, chords, previous], training=True)
+        gumbel = -tf.math.log(-tf.math.log(uniform))
+        soft = tf.nn.softmax((tf.math.log(probs + 1e-9) + gumbel) / self.cfg.train.gumbel_temperature)
+        hard = tf.one_hot(tf.argmax(soft, -1), C.VOCAB_SIZE)
+        return hard + soft - tf.stop_gradient(soft)      # D sees hard tokens as for real music
+
+    def _d_replica(self, melody, chords, previous, noise):
+        n = _global_batch(melody)
+        real = tf.one_hot(melody, C.VOCAB_SIZE)
+        fake = tf.stop_gradient(self.fake_melody(chords, previous, noise["d_latent"], noise["d_uniform"]))
+        with tf.GradientTape() as tape:
+            real_logits, _ = self.critic([real, chords, previous], training=True)
+            fake_logits, _ = self.critic([fake, chords, previous], training=True)
+            per_example = losses.discriminator_loss(self.cfg.train, self.discriminator, real, fake, real_logits,
+                                                    fake_logits, (chords, previous), noise["gp_eps"])
+            loss = tf.nn.compute_average_loss(per_example, global_batch_size=n)
+        grads = tape.gradient(loss, self.discriminator.trainable_variables)
+        self.d_opt.apply_gradients(zip(grads, self.discriminator.trainable_variables))   # sums over replicas
+        return {"d_loss": loss,
+                "d_real": tf.nn.compute_average_loss(tf.sigmoid(real_logits)[:, 0], global_batch_size=n),
+                "d_fake": tf.nn.compute_average_loss(tf.sigmoid(fake_logits)[:, 0], global_batch_size=n)}
+
+    def _g_replica(self, melody, chords, previous, noise):
+        t = self.cfg.train
+        n = _global_batch(melody)
+        with tf.GradientTape() as tape:
+            fake = self.fake_melody(chords, previous, noise["g_latent"], noise["g_uniform"])   # fresh noise
+            fake_logits, fake_features = self.critic([fake, chords, previous], training=True)
+            loss = tf.nn.compute_average_loss(losses.generator_loss(t, fake_logits), global_batch_size=n)
+            if t.feature_matching > 0:
+                _, real_features = self.critic([tf.one_hot(melody, C.VOCAB_SIZE), chords, previous], training=True)
+                matching = losses.feature_matching(_global_mean(tf.stop_gradient(real_features), n),
+                                                   _global_mean(fake_features, n))
+                # every replica holds the whole term; their gradients are summed, so each adds 1/replicas
+                loss += t.feature_matching * matching / tf.distribute.get_replica_context().num_replicas_in_sync
+        grads = tape.gradient(loss, self.generator.trainable_variables)
+        self.g_opt.apply_gradients(zip(grads, self.generator.trainable_variables))
+        return {"g_loss": loss}
+
+    def _run(self, replica_fn, batch):
+        """Each replica's share of the metrics, summed in one exchange: the step's value on the global batch."""
+        names = []
+
+        def shares(*args):
+            out = replica_fn(*args)
+            names[:] = out
+            return tf.stack(list(out.values()))
+
+        total = self.strategy.reduce(tf.distribute.ReduceOp.SUM, self.strategy.run(shares, args=batch), axis=None)
+        return dict(zip(names, tf.unstack(total)))
+
+    def d_step_eager(self, batch):
+        return self._run(self._d_replica, batch)
+
+    def g_step_eager(self, batch):
+        return self._run(self._g_replica, batch)
+
+    def g_batch(self, batch, step):
+        """The generator step's batch: the discriminator's."""
+        return batch
+
+    def set_learning_rates(self, step, iters_per_epoch):
+        """Base rates x batch scaling, ramped linearly over the warmup when scaling is on."""
+        t = self.cfg.train
+        factor = t.lr_factor()
+        warmup = t.warmup_epochs * iters_per_epoch
+        if t.lr_scaling != "none" and warmup > 0:
+            factor = 1 + (factor - 1) * min(1.0, (step + 1) / warmup)
+        self.g_opt.learning_rate.assign(t.g_lr * factor)
+        self.d_opt.learning_rate.assign(t.d_lr * factor)
+
+    def train_batch(self, batch, step, eager=False):
+        """One iteration: a D step, and a G step every `d_steps`."""
+        d_step, g_step = (self.d_step_eager, self.g_step_eager) if eager else (self.d_step, self.g_step)
+        out = d_step(batch)
+        if step % self.cfg.train.d_steps == 0:
+            out.update(g_step(self.g_batch(batch, step)))
+        return {k: float(v) for k, v in out.items()}
+
+
+def _global_batch(local):
+    """The examples in this step over all replicas (the last batch of an epoch may be short)."""
+    local_n = tf.cast(tf.shape(local)[0], tf.float32)
+    return tf.cast(tf.distribute.get_replica_context().all_reduce(tf.distribute.ReduceOp.SUM, local_n), tf.int32)
+
+
+def _global_mean(x, n):
+    """Mean over the global batch of (B, F) features; differentiable (the all-reduce passes gradients on)."""
+    total = tf.distribute.get_replica_context().all_reduce(tf.distribute.ReduceOp.SUM, tf.reduce_sum(x, 0))
+    return total / tf.cast(n, x.dtype)
+
+
+def batch_noise(cfg, n, key):
+    """The random numbers of one iteration for n examples, drawn from key (2 ints) alone.
+
+    Drawn for the global batch before it is split, so the replicas share one draw and a resumed run
+    draws the same numbers: latent (n, latent) and Gumbel uniforms (n, steps, VOCAB) for the D and
+    the G step, and the gradient penalty's ε (n, 1, 1).
+    """
+    steps = cfg.representation.phrase_steps
+    seeds = tf.random.experimental.stateless_split(key, 5)
+    latent, uniform = [n, cfg.model.latent], [n, steps, C.VOCAB_SIZE]
+    return {"d_latent": tf.random.stateless_normal(latent, seeds[0]),
+            "d_uniform": tf.random.stateless_uniform(uniform, seeds[1], 1e-9, 1.0),
+            "gp_eps": tf.random.stateless_uniform([n, 1, 1], seeds[2]),
+            "g_latent": tf.random.stateless_normal(latent, seeds[3]),
+            "g_uniform": tf.random.stateless_uniform(uniform, seeds[4], 1e-9, 1.0)}
+
+
+def with_noise(data, cfg, epoch):
+    """Append to each batch of `data` its noise, keyed by (seed, epoch, iteration)."""
+    key = tf.constant([cfg.train.seed, epoch], tf.int64)
+
+    def add(i, batch):
+        return (*batch, batch_noise(cfg, tf.shape(batch[0])[0], tf.random.experimental.stateless_fold_in(key, i)))
+
+    return data.enumerate().map(add, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
