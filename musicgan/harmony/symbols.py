@@ -59,6 +59,8 @@ _REWRITES = tuple((re.compile(p), r) for p, r in (
     (r"\(([^()]*)\)", r"\1"),                    # C7(b9), Cm(maj7), C6(9); unbalanced ones stay and fail
     (r"[/,]", ""),                               # C6/9, C7(#9,b13)
     (r"^(?:min|mi|-)", "m"),                     # Cmin7, Cmi7, C-7
+    (r"(?<=[0-9])-(?=5|9|13)", "b"),             # old Real Book signs after a number: C7-9, Cm7-5
+    (r"(?<=[0-9])\+(?=5|9|11)", "#"),            # C7+9, C7+5 (a bare C7+ stays augmented)
     (r"[Δ^](?![0-9])", "maj7"),                  # a bare triangle is a major seventh: CΔ, C-^
     (r"(?:maj|Maj|ma|M|Δ|\^)(?=7|9|11|13)", "maj"),   # CM7, Cma7, CΔ7, C^9
     (r"add2", "add9"), (r"add4", "add11"),
