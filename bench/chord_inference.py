@@ -39,7 +39,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from musicgan import chords, encoding, midi_io  # noqa: E402
+from musicgan.io import midi as midi_io  # noqa: E402
+from musicgan.harmony import chords
+from musicgan.data import phrases as encoding
 from musicgan.harmony.inference import (DEFAULT, InferenceSettings, infer_chords, melody_weights,  # noqa: E402
                                         per_beat, span_starts)
 

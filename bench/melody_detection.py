@@ -32,8 +32,9 @@ from pathlib import Path
 
 import numpy as np
 
-from musicgan import corpus as chorale_corpus
-from musicgan import encoding, midi_io
+from musicgan.data import chorales as chorale_corpus
+from musicgan.data import phrases as encoding
+from musicgan.io import midi as midi_io
 from musicgan.data import melody
 
 ROOT = Path(__file__).resolve().parent.parent

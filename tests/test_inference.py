@@ -6,7 +6,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from musicgan import chords
+from musicgan.harmony import chords
 from musicgan.harmony import inference as inf
 from musicgan.harmony.inference import DEFAULT, InferenceError, InferenceSettings
 

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from musicgan import encoding
+from musicgan.data import phrases as encoding
 from musicgan.data import melody
-from musicgan.midi_io import Song, make_track
+from musicgan.io.midi import Song, make_track
 
 BEAT = 0.5                                                   # seconds, 120 bpm
 # p5..p95 of TUNE, which the reason prints as its register, is 60..68.25

@@ -4,6 +4,7 @@ import argparse
 from pathlib import Path
 
 from ..core.errors import UserError
+from ..harmony.symbols import ACCEPTED
 from .common import run
 
 
@@ -13,9 +14,8 @@ def build_generate_parser():
         description="Write songs over a chord progression with a trained generator: a MIDI file with "
         "a 'Melody' track and a 'Chords' track, plus a JSON sidecar (chords, seed, model).",
         epilog='Chords: "C G Am F" is one chord a bar; "C G | Am F" puts chords between bar lines '
-        "(up to 4 a bar). Accepted: a root A-G with # or b, then nothing (major), m, 7, m7, maj7, "
-        "dim, aug, sus2, sus4, 6, m6, m7b5, dim7 (or another music21 kind such as 9), an optional "
-        "/bass, or N.C. The progression repeats to fill --bars.")
+        f"(up to 4 a bar), as lead sheets write them (Cmaj9, B♭7, F#m7(b5), G7alt, C6/9, Am/G). Accepted: "
+        f"{ACCEPTED}. The progression repeats to fill --bars.")
     p.add_argument("--chords", help='chord progression, e.g. "C G Am F" or "Dm7 G7 | Cmaj7"')
     p.add_argument("--chords-file", help="read the progression from a text file instead")
     p.add_argument("--bars", type=int, default=16, help="length of the song in 4/4 bars (default: 16)")

@@ -15,6 +15,7 @@ VOCAB_SIZE = FIRST_PITCH_TOKEN + NUM_PITCHES
 PITCH_CLASSES = 12
 CHORD_DIM = 2 * PITCH_CLASSES  # 12 pitch classes sounding + 12 root one-hot
 NO_CHORD = "N.C."
+NOTE_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")   # how pitch classes are spelled
 
 # Files the pipeline refuses to read before parsing them (protects memory and time).
 MAX_FILE_BYTES = 8 * 1024 * 1024

@@ -10,7 +10,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from .. import constants as C
+from ..core import constants as C
 
 # How much each cue counts. Set by hand from how arrangements are built, then checked one cue at a
 # time on the development half of bench/melody_detection.py (seed 0). After its first run two
@@ -34,7 +34,6 @@ WEIGHTS = {
     "range": 0.5,        # pitch span p5..p95: +1 in SPAN, -1 for a drone or a 40-semitone spread
 }
 
-# These belong in constants.py beside MELODY_NAMES once the package restructure has landed.
 ACCOMPANIMENT_NAMES = re.compile(   # \b so "harp" is no "arp"; bassoon is a melody instrument
     r"\bbass(?!oon)|\bpad|\bstring|\bdrum|\bperc|\bchord|\baccomp|\bcomp\b|\barp|\brhythm"
     r"|\bharmony\b|\bbacking|\bback\b|\bpedal|\bkick|\bsnare|\bhi-?hat|\bcymbal")

@@ -27,7 +27,6 @@ QUALITIES = (
 QUALITY_NAMES = tuple({"": "maj", "m": "min"}.get(q, q) for q, _ in QUALITIES)   # for reports
 NUM_QUALITIES = len(QUALITIES)
 NUM_CHORDS = 1 + C.PITCH_CLASSES * NUM_QUALITIES
-NOTE_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 
 # (NUM_CHORDS, 12) binary templates and (NUM_CHORDS, 24) features; row 0 is N.C.
 TEMPLATES = np.zeros((NUM_CHORDS, C.PITCH_CLASSES), np.float32)
@@ -47,7 +46,7 @@ def chord_name(cid):
     if cid == 0:
         return C.NO_CHORD
     root, q = divmod(int(cid) - 1, NUM_QUALITIES)
-    return NOTE_NAMES[root] + QUALITIES[q][0]
+    return C.NOTE_NAMES[root] + QUALITIES[q][0]
 
 
 def quality_name(cid):

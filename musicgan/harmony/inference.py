@@ -35,7 +35,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import chords
+from . import chords
 
 SPANS = ("bar", "half", "beat")
 MAJOR_SCALE = (0, 2, 4, 5, 7, 9, 11)

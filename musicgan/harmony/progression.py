@@ -1,37 +1,17 @@
-"""Typed chords: lead-sheet symbols and progressions -> `Chord`s with exact pitch classes and features.
+"""Typed progressions: lead-sheet symbols (`symbols`) -> bars of `Chord`s with exact pitch classes and features.
 
-Typed symbols may name chords outside the template list (C9, C7#9): they still get exact
-features from their pitch classes, and their id is the nearest template on the same root.
+A symbol may name a chord outside the template vocabulary (C9, C7#9): it still gets exact features
+from its pitch classes, and its id is the nearest template on the same root.
 """
 
-import re
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..core import constants as C
-from ..core.errors import UserError
 from ..core.meter import FOUR_FOUR
-from .chords import NOTE_NAMES, NUM_QUALITIES, QUALITIES, TEMPLATES, chord_id
-
-# Aliases musicians type -> music21's spelling of the same kind.
-_ALIASES = {"maj": "", "M": "", "min": "m", "-": "m", "mi": "m", "M7": "maj7", "Δ": "maj7",
-            "Δ7": "maj7", "ma7": "maj7", "min7": "m7", "-7": "m7", "mi7": "m7", "ø": "m7b5",
-            "ø7": "m7b5", "o": "dim", "°": "dim", "o7": "dim7", "°7": "dim7", "+": "aug",
-            "sus": "sus4", "dom7": "7", "min6": "m6", "-6": "m6"}
-_TOKEN = re.compile(r"^([A-Ga-g])([#b]?)([^/]*)(?:/([A-Ga-g])([#b]?))?$")
-ACCEPTED = ("a root A-G with optional # or b, then a quality (none for major, m, 7, m7, maj7, dim, "
-            "aug, sus2, sus4, 6, m6, m7b5, dim7, or another music21 kind such as 9 or 7#9), "
-            "an optional /bass note, or N.C.; bars separated by |")
-
-
-class ChordError(UserError, ValueError):
-    """A chord symbol that cannot be read; the message names the token, where it is, and what is accepted."""
-
-
-def _pc(letter, accidental):
-    base = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}[letter.upper()]
-    return (base + {"#": 1, "b": -1, "": 0}[accidental]) % 12
+from .chords import NUM_QUALITIES, TEMPLATES, chord_id
+from .symbols import ACCEPTED, ChordError, parse_symbol
 
 
 @dataclass(frozen=True)
@@ -52,12 +32,7 @@ class Chord:
 
     def transposed(self, semitones):
         """The same chord `semitones` higher, its symbol respelled ('Am7/G' + 2 -> 'Bm7/A')."""
-        if self.root < 0:
-            return self
-        move = lambda pc: (pc + semitones) % 12
-        bass = "" if self.bass == self.root else "/" + NOTE_NAMES[move(self.bass)]
-        return Chord(NOTE_NAMES[move(self.root)] + _TOKEN.match(self.symbol).group(3) + bass, move(self.root),
-                     tuple(sorted(map(move, self.pitch_classes))), move(self.bass))
+        return self if self.root < 0 else _chord(parse_symbol(self.symbol).transposed(semitones))
 
     @property
     def id(self):
@@ -70,33 +45,20 @@ class Chord:
         return rows[int(best.argmax())]
 
 
-def parse_chord(token, position=None):
-    """Parse one symbol ('F#m7', 'Bb', 'C/E', 'N.C.') into a `Chord`, or raise `ChordError`."""
-    where = f" at position {position}" if position is not None else ""
-    if token.upper() in ("N.C.", "NC", "N.C", "N"):
+def _chord(symbol):
+    if symbol.root < 0:
         return Chord(C.NO_CHORD)
-    m = _TOKEN.match(token)
-    if not m:
-        raise ChordError(f"bad chord '{token}'{where}: expected {ACCEPTED}")
-    letter, acc, kind, bass_letter, bass_acc = m.groups()
-    kind = _ALIASES.get(kind, kind)
-    root = _pc(letter, acc)
-    pcs = None
-    for q, intervals in QUALITIES:
-        if kind == q:
-            pcs = tuple(sorted((root + i) % 12 for i in intervals))
-    if pcs is None:   # an extended kind: let music21 spell it ('-' is its flat sign)
-        from music21 import harmony
-        try:
-            cs = harmony.ChordSymbol(letter.upper() + acc.replace("b", "-") + kind)
-            pcs = tuple(sorted({p.pitchClass for p in cs.pitches}))
-        except Exception:  # noqa: BLE001 - music21 raises many kinds on an unknown quality
-            raise ChordError(f"bad chord '{token}'{where}: unknown quality '{kind}'; expected "
-                             f"{ACCEPTED}") from None
-    bass = _pc(bass_letter, bass_acc) if bass_letter else root
-    if bass not in pcs:
-        pcs = tuple(sorted(pcs + (bass,)))
-    return Chord(token, root, pcs, bass)
+    return Chord(symbol.text, symbol.root, symbol.pitch_classes, symbol.bass)
+
+
+def parse_chord(token, position=None):
+    """Parse one symbol ('F#m7', 'B♭7', 'Cmaj9/E', 'N.C.') into a `Chord`, or raise `ChordError`."""
+    try:
+        return _chord(parse_symbol(token))
+    except ChordError as e:
+        if position is None:
+            raise
+        raise ChordError(str(e).replace(f"'{token}'", f"'{token}' at position {position}", 1)) from None
 
 
 def parse_progression(text):

@@ -17,8 +17,9 @@ import difflib
 import re
 from dataclasses import dataclass
 
-NO_CHORD = "N.C."
-NOTE_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")   # respelling
+from ..core.constants import NO_CHORD, NOTE_NAMES
+from ..core.errors import UserError
+
 _LETTERS = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
 _ACCIDENTALS = {"": 0, "b": -1, "#": 1}
 _NO_CHORD_SPELLINGS = ("N.C.", "NC", "N.C", "N")
@@ -92,7 +93,7 @@ _SUGGESTIONS = tuple(q for q in (*QUALITIES, *ALIASES) if q) + (
     "7b9#5", "add9", "(add9)", "add11", "madd9", "69", "m69", "mi7(b5)", "-7b5")
 
 
-class ChordSymbolError(ValueError):
+class ChordError(UserError, ValueError):
     """A chord symbol that cannot be read; the message names it, the closest accepted form and the grammar."""
 
 
@@ -116,7 +117,7 @@ class ChordSymbol:
 
 
 def parse_symbol(token):
-    """Read one symbol ('Bb7', 'C-7', 'F#m7(b5)/E', 'N.C.') into a `ChordSymbol`, or raise `ChordSymbolError`."""
+    """Read one symbol ('Bb7', 'C-7', 'F#m7(b5)/E', 'N.C.') into a `ChordSymbol`, or raise `ChordError`."""
     if token.upper() in _NO_CHORD_SPELLINGS:
         return ChordSymbol(token, -1, (), -1, NO_CHORD)
     root_text, typed, bass_text = _split(token)
@@ -177,10 +178,10 @@ def _parses(token):
     try:
         parse_symbol(token)
         return True
-    except ChordSymbolError:
+    except ChordError:
         return False
 
 
 def _error(token, problem, suggestion=None):
     hint = f", did you mean '{suggestion}'?" if suggestion else "."
-    return ChordSymbolError(f"bad chord '{token}': {problem}{hint} Expected {ACCEPTED}")
+    return ChordError(f"bad chord '{token}': {problem}{hint} Expected {ACCEPTED}")
