@@ -39,11 +39,17 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from musicgan.io import midi as midi_io  # noqa: E402
-from musicgan.harmony import chords
 from musicgan.data import phrases as encoding
-from musicgan.harmony.inference import (DEFAULT, InferenceSettings, infer_chords, melody_weights,  # noqa: E402
-                                        per_beat, span_starts)
+from musicgan.harmony import chords
+from musicgan.harmony.inference import (
+    DEFAULT,
+    InferenceSettings,
+    infer_chords,
+    melody_weights,
+    per_beat,
+    span_starts,
+)
+from musicgan.io import midi as midi_io
 
 KINDS = {"major": "", "minor": "m", "dominant-seventh": "7", "minor-seventh": "m7", "major-seventh": "maj7",
          "diminished": "dim", "augmented": "aug", "suspended-fourth": "sus4", "suspended-second": "sus2",
@@ -285,7 +291,7 @@ def main():
         results[name] = {}
         for prior in (True, False):
             st = dataclasses.replace(settings, key_prior=prior)
-            results[name]["with" if prior else "without"] = {s: score(recs, lambda r: infer_beats(r, st))
+            results[name]["with" if prior else "without"] = {s: score(recs, lambda r, st=st: infer_beats(r, st))
                                                             for s, recs in sets.items()}
     per_minute = {s: speed(recs, DEFAULT) for s, recs in sets.items()}
     lead = sets["lead sheets"]
@@ -297,7 +303,7 @@ def main():
     print("\ndefault, lead sheets per tune (bar root, n bars): " +
           "; ".join(f"{k} {v['root']:.0f}% of {v['n']}" for k, v in per_tune.items()))
     print("best of the settings above: " + "; ".join(f"{k}: {n} ({p} key prior)" for k, (n, p) in best.items()))
-    print(f"inference speed, default settings, one core: " +
+    print("inference speed, default settings, one core: " +
           ", ".join(f"{s} {v} tunes/minute" for s, v in per_minute.items()))
     out = {
         "command": "python bench/chord_inference.py",

@@ -33,9 +33,9 @@ from pathlib import Path
 import numpy as np
 
 from musicgan.data import chorales as chorale_corpus
+from musicgan.data import melody
 from musicgan.data import phrases as encoding
 from musicgan.io import midi as midi_io
-from musicgan.data import melody
 
 ROOT = Path(__file__).resolve().parent.parent
 FOLK_FILES = ("altdeu10", "altdeu20", "ballad10", "ballad20", "ballad30", "boehme10", "dva0",
@@ -95,7 +95,7 @@ def folk_melodies(count, rng):
 
     folder = Path(corpus.__file__).parent / "essenFolksong"
     tunes = [(f, int(x)) for f in FOLK_FILES
-             for x in re.findall(r"^X:\s*(\d+)", (folder / f"{f}.abc").read_text("latin-1"), re.M)]
+             for x in re.findall(r"^X:\s*(\d+)", (folder / f"{f}.abc").read_text("latin-1"), re.MULTILINE)]
     out = []
     for k in rng.permutation(len(tunes)):
         if len(out) == count:
@@ -106,7 +106,7 @@ def folk_melodies(count, rng):
             notes = [(n.pitches[-1].midi, float(n.offset), float(n.offset + n.quarterLength))
                      for n in score.flatten().stripTies().notes if n.quarterLength > 0]
             key = score.analyze("key")
-        except Exception:  # noqa: BLE001 - an unparseable tune is skipped, the count says so
+        except Exception:  # noqa: BLE001, S112 - an unparseable tune is skipped, the count says so
             continue
         if len(notes) < 16:
             continue

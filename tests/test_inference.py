@@ -94,7 +94,7 @@ def test_three_four_bar_is_one_span_and_six_eight_has_two():
     InferenceSettings(key_prior=False, bar_change_prob=1.0)])
 def test_fast_viterbi_equals_full_transition_matrix(settings):
     rng = np.random.default_rng(0)
-    ids, unit, log_p = inf._model(settings)
+    _ids, _unit, log_p = inf._model(settings)
     K, C = log_p.shape
     at_bar = rng.random(40) < 0.5
     emission = rng.normal(0, 3, (len(at_bar), C))

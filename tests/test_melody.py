@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from musicgan.data import phrases as encoding
 from musicgan.data import melody
+from musicgan.data import phrases as encoding
 from musicgan.io.midi import Song, make_track
 
 BEAT = 0.5                                                   # seconds, 120 bpm
@@ -128,7 +128,7 @@ def test_bench_labels_the_melody_it_arranged():
     chords = [(4.0 * b, 4.0 * b + 4, tuple(sorted(p % 12 for p in c)), c[0] % 12) for b, c in enumerate(CHORDS)]
     rng = np.random.default_rng(0)
     for _ in range(20):
-        tracks, label, tags = bench.arrange({"source": "folk", "melody": notes, "chords": chords}, rng)
+        tracks, label, _tags = bench.arrange({"source": "folk", "melody": notes, "chords": chords}, rng)
         steps = np.diff(tracks[label].pitches)
         assert not tracks[label].is_drum and len(tracks[label]) == len(TUNE)
         np.testing.assert_array_equal(steps, np.diff(TUNE))   # the same tune, maybe transposed

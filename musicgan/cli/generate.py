@@ -15,7 +15,7 @@ def build_generate_parser():
         "a 'Melody' track and a 'Chords' track, plus a JSON sidecar (chords, seed, model).",
         epilog='Chords: "C G Am F" is one chord a bar; "C G | Am F" puts chords between bar lines '
         f"(up to 4 a bar), as lead sheets write them (Cmaj9, B♭7, F#m7(b5), G7alt, C6/9, Am/G). Accepted: "
-        f"{ACCEPTED}. The progression repeats to fill --bars.")
+        f"{ACCEPTED}; the progression repeats to fill --bars.")
     p.add_argument("--chords", help='chord progression, e.g. "C G Am F" or "Dm7 G7 | Cmaj7"')
     p.add_argument("--chords-file", help="read the progression from a text file instead")
     p.add_argument("--bars", type=int, default=16, help="length of the song in 4/4 bars (default: 16)")

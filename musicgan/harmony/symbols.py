@@ -80,7 +80,7 @@ def _normalize(quality):
 
 
 _LOOKUP = {_normalize(s): q for s, q in (*((q, q) for q in QUALITIES), *ALIASES.items())}
-_SYMBOL = re.compile(r"([A-Ga-g])([b#♭♯]?)(.*)", re.S)     # root letter, accidental, the rest
+_SYMBOL = re.compile(r"([A-Ga-g])([b#♭♯]?)(.*)", re.DOTALL)     # root letter, accidental, the rest
 _NOTE = re.compile(r"[A-G][b#♭♯]?")
 
 ACCEPTED = ("a root A-G (b # ♭ ♯), a quality such as m -, 7, maj7 Δ7 ^7, m7, 6, 6/9, 9, 11, 13, "
