@@ -34,6 +34,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from musicgan.data import phrases as encoding
+from musicgan.data.grid import song_grid
+from musicgan.data.melody import pick_melody
 from musicgan.harmony import chords
 from musicgan.io import midi as midi_io
 
@@ -61,8 +63,8 @@ def one_file(path):
     song = midi_io.read_song(path)
     if not ALL_METERS and any((n, d) != (4, 4) for n, d, _ in song.time_signatures):
         return "skip", "not 4/4 throughout"
-    grid = encoding.step_grid(song.beats)
-    m = encoding.pick_melody(song)
+    grid = song_grid(song)
+    m, _ = pick_melody(song.tracks)
     ours = [encoding.beat_chords(song.tracks, grid, [w if i == m else 1.0 for i in range(len(song.tracks))])
             for w in MELODY_WEIGHTS]
     found = list(converter.parse(path).chordify().flatten().getElementsByClass("Chord"))

@@ -13,8 +13,8 @@ symbol written at or before it; beats before the first symbol are not scored. A 
 end of its bar and a bar split at a repeat sign is joined back, as musicgan's corpus export does.
 
 (b) **chorales**: the MIDI files in data/chorales read by musicgan (midi_io.read_song,
-encoding.step_grid / melody_line): the soprano alone is the melody, and the reference chord of a
-beat is `encoding.beat_chords(song.tracks, grid)` over all four voices (weight 1 each). Beats where
+data.grid.song_grid / phrases.melody_line): the soprano alone is the melody, and the reference chord of a
+beat is `phrases.beat_chords(song.tracks, grid)` over all four voices (weight 1 each). Beats where
 no voice sounds are not scored. Bars follow the file's downbeats (meter changes included).
 
 Scores: root, and root + quality (the chord id, musicgan's 13 qualities; inference names only the
@@ -40,6 +40,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from musicgan.data import phrases as encoding
+from musicgan.data.grid import song_grid
+from musicgan.data.melody import pick_melody
 from musicgan.harmony import chords
 from musicgan.harmony.inference import (
     DEFAULT,
@@ -188,17 +190,14 @@ def load_lead_sheets():
 def chorale_record(path):
     """The soprano's weights, bars from the file's downbeats, and the four voices' chord per beat."""
     song = midi_io.read_song(path)
-    grid = encoding.step_grid(song.beats)
-    soprano = encoding.pick_melody(song)
+    grid = song_grid(song)
+    soprano, _ = pick_melody(song.tracks)
     pitch, _ = encoding.melody_line(song.tracks[soprano], grid)
     truth = encoding.beat_chords(song.tracks, grid)
-    n_beats = len(truth)
-    downbeats = np.unique(np.searchsorted(song.beats, np.asarray(song.downbeats) - 1e-6))
-    edges = np.unique(np.concatenate([[0], downbeats[downbeats < n_beats], [n_beats]]))
-    bar_beats = np.diff(edges)
-    weights = melody_weights(pitch[:n_beats * encoding.C.STEPS_PER_BEAT])
-    return {"name": Path(path).stem, "bar_steps": bar_beats * encoding.C.STEPS_PER_BEAT, "bar_beats": bar_beats,
-            "weights": weights, "truth": np.where(truth > 0, truth, -1), "meter": None}
+    edges = np.unique(np.concatenate([[0], grid.bar_starts, [grid.steps]]))      # a pickup is a bar of its own
+    bar_beats = np.diff(np.searchsorted(grid.beat_starts, edges))
+    return {"name": Path(path).stem, "bar_steps": np.diff(edges), "bar_beats": bar_beats,
+            "weights": melody_weights(pitch), "truth": np.where(truth > 0, truth, -1), "meter": None}
 
 
 def load_chorales(folder):

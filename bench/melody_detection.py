@@ -16,7 +16,7 @@ in musicgan/data/melody.py were checked on; the held-out half (seed 1) was not l
 choosing them. Each cue is also left out in turn (the ablation). A last row reads the bundled
 data/chorales MIDI files with their track names blanked and their tracks shuffled.
 
-The old rule is musicgan.encoding.pick_melody: a track with a melody name, else the highest mean
+The old rule (round 1's pick): a track with a melody name, else the highest mean
 pitch. This is a synthetic set: it measures the cues on the cases it builds, not Lakh's mix.
 
 Run from the repository root (about half a minute on one core):
@@ -32,9 +32,9 @@ from pathlib import Path
 
 import numpy as np
 
+from musicgan.core import constants as C
 from musicgan.data import chorales as chorale_corpus
 from musicgan.data import melody
-from musicgan.data import phrases as encoding
 from musicgan.io import midi as midi_io
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -298,7 +298,10 @@ def program_tracks(roles, rng, tags):
 # ---- measuring
 
 def old_rule(tracks):
-    return encoding.pick_melody(midi_io.Song(tracks=tracks))
+    """Round 1's pick: a track named like a melody, else the highest-pitched non-drum track."""
+    candidates = [i for i, t in enumerate(tracks) if not t.is_drum and len(t)]
+    named = [i for i in candidates if any(n in tracks[i].name.lower() for n in C.MELODY_NAMES)]
+    return named[0] if named else max(candidates, key=lambda i: np.mean(tracks[i].pitches))
 
 
 def best(rows, weights):

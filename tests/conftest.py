@@ -41,7 +41,7 @@ def song_file(tmp_path):
 
 @pytest.fixture(scope="session")
 def tiny_models(tmp_path_factory):
-    """A width-8 model trained one epoch on two tiny songs: ROOT/models, its corpus in ROOT/midi."""
+    """A width-8 model trained one epoch on two tiny 4/4 songs and a waltz: ROOT/models, its corpus in ROOT/midi."""
     from musicgan.train import loop as training
 
     from .test_training import tiny_config
@@ -49,5 +49,6 @@ def tiny_models(tmp_path_factory):
     root = tmp_path_factory.mktemp("tiny")
     for i in range(2):
         write_midi(root / "midi" / f"s{i}.mid", bars=8)
+    write_midi(root / "midi" / "waltz.mid", bars=10, meter=(3, 4))     # so the model knows 3/4 too
     training.train(tiny_config(epochs=1), root / "midi", root / "models", progress=False, print_fn=str, jobs=1)
     return root / "models"

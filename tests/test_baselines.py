@@ -6,7 +6,7 @@ from musicgan.core import constants as C
 from musicgan.evaluate import baselines, metrics
 from musicgan.harmony import progression
 
-IDS = np.array([[progression.parse_chord(s).id for s in ("C", "G", "Am", "F") for _ in range(4)]] * 64)   # a bar each
+IDS = np.array([[progression.parse_chord(s).id for s in ("C", "G", "Am", "F") for _ in range(8)]] * 64)   # a 4/4 bar each
 PROFILE = np.tile([1.0, 0, 0, 0], 4)                     # quarter notes
 
 

@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+from musicgan.core.meter import Meter
 from musicgan.harmony import chords, progression
 from musicgan.harmony.progression import ChordError, parse_chord, parse_progression
 
@@ -35,9 +36,14 @@ def test_progression_bars_and_beats():
     bars = parse_progression("C G | Am F Dm | E7")
     assert [[c.symbol for c in b] for b in bars] == [["C", "G"], ["Am", "F", "Dm"], ["E7"]]
     feats, beats = progression.progression_features(bars, num_bars=4)
-    assert feats.shape == (16, 24)
+    assert feats.shape == (32, 24)                                        # 8 slots (8th notes) a 4/4 bar
+    assert (feats[::2] == feats[1::2]).all()                              # one chord a beat at most
     assert [c.symbol for c in beats] == ["C", "C", "G", "G", "Am", "Am", "F", "Dm"] + ["E7"] * 4 + ["C", "C", "G", "G"]
     assert [len(b) for b in parse_progression("C G Am F")] == [1, 1, 1, 1]
+    waltz, beats = progression.progression_features(parse_progression("C | G7 C"), 2, Meter(3, 4))
+    assert waltz.shape == (12, 24) and [c.symbol for c in beats] == ["C"] * 3 + ["G7", "G7", "C"]
+    jig, beats = progression.progression_features(parse_progression("D A |"), 1, Meter(6, 8))
+    assert jig.shape == (6, 24) and [c.symbol for c in beats] == ["D", "A"]   # 6/8: two dotted-quarter beats
 
 
 @pytest.mark.parametrize("text, token, position", [
@@ -50,7 +56,7 @@ def test_bad_token_error_names_token_position_and_forms(text, token, position):
 
 
 def test_too_many_chords_in_a_bar_and_empty():
-    with pytest.raises(ChordError, match="at most 4"):
+    with pytest.raises(ChordError, match="at most 4 in 4/4"):
         progression.progression_features(parse_progression("C D E F G |"), 1)
     with pytest.raises(ChordError, match="empty"):
         parse_progression("  ")

@@ -42,12 +42,12 @@ def _bad_corpus(root):
     bad("silent.mid", _raw_midi([0x00, 0xC0, 0x05]), "no notes")
     write_midi(root / "drums.mid", drums_only=True)
     expect["drums.mid"] = "drums only"
-    write_midi(root / "waltz.mid", meter=(3, 4))
-    expect["waltz.mid"] = "meter 3/4 not supported"
+    write_midi(root / "long_bars.mid", meter=(17, 4))
+    expect["long_bars.mid"] = "meter 17/4: a bar of 68 16ths is longer than the 64"
     write_midi(root / "fast.mid", bpm=3000)
     expect["fast.mid"] = "extreme tempo"
     write_midi(root / "short.mid", bars=2)
-    expect["short.mid"] = "shorter than 4 bars"
+    expect["short.mid"] = "no 4 whole bars of 4/4"
     pm = pretty_midi.PrettyMIDI()
     inst = pretty_midi.Instrument(0, name="Melody")
     inst.notes = [pretty_midi.Note(90, p, i * 0.5, i * 0.5 + 0.5) for i, p in enumerate([0, 127] * 16)]
@@ -75,14 +75,17 @@ def test_every_bad_file_is_skipped_with_its_reason(tmp_path, monkeypatch):
     assert set(by_name) == set(expect) | {"good.mid"}
     for name, reason in expect.items():
         assert by_name[name]["status"] == "skipped" and reason in by_name[name]["reason"], (name, by_name[name])
-    assert by_name["good.mid"] == {"path": str(good), "status": "ok", "reason": "", "phrases": 3}
+    assert {k: by_name["good.mid"][k] for k in ("path", "status", "reason", "phrases", "meters")} == \
+        {"path": str(good), "status": "ok", "reason": "", "phrases": 3, "meters": {"4/4": 3}}
+    assert by_name["good.mid"]["melody"].startswith("track 0 'Melody'")           # which track, and why
     report = json.loads((tmp_path / "cache" / "report.json").read_text())
     assert len(report["files"]) == len(expect) + 1
     assert set(report["files"][0]) >= {"path", "status", "reason", "phrases"}
     summary = corpus.summary()
     assert summary["files_found"] == len(expect) + 1 and summary["files_used"] == 1
     assert sum(summary["skipped"].values()) == len(expect)
-    assert summary["chord_qualities"] == {"maj": 36, "min": 12}
+    assert summary["chord_qualities"] == {"maj": 72, "min": 24}          # per 8th-note slot
+    assert summary["phrases_per_meter"] == {"4/4": 3}
 
 
 def test_parallel_read_matches_serial(tmp_path, monkeypatch):
@@ -113,7 +116,7 @@ def test_cache_reads_nothing_then_only_the_changed_file(tmp_path):
     assert changed.reread == 2
     assert [e["phrases"] for e in changed.report] == [1, 2, 4, 2]   # new, s0, s1 (now 10 bars), s2
 
-    other = dataset.prepare(midi, rep=Representation(phrase_bars=2, hop_bars=2), jobs=1, progress=False)
+    other = dataset.prepare(midi, rep=Representation(phrase_steps=32, hop_bars=2), jobs=1, progress=False)
     assert other.reread == 4 and other.melody.shape[1] == 32     # another representation: no reuse
 
 
@@ -129,16 +132,23 @@ def test_augmented_covers_keys_in_range(tmp_path):
 def test_tf_dataset_shapes_order_and_epochs():
     n = 10
     mel = np.tile(np.arange(n, dtype=np.uint8)[:, None], (1, 64))
-    ids = np.ones((n, 16), np.int16)
+    ids = np.ones((n, 32), np.int16)
     prev = np.zeros((n, 16), np.uint8)
-    batches = list(pipeline.tf_dataset(mel, ids, prev, batch_size=4, epoch=0, seed=1))
+    meters = np.tile([4, 4], (n, 1))
+    meters[1] = (3, 4)
+    batches = list(pipeline.tf_dataset(mel, ids, prev, meters, batch_size=4, epoch=0, seed=1))
     assert [b[0].shape[0] for b in batches] == [4, 4, 2]
     m, c, p = batches[0]
     assert (m.dtype.name, c.dtype.name, p.dtype.name) == ("int32", "float32", "int32")
-    assert c.shape == (4, 16, 24) and p.shape == (4, 16)
-    order = lambda epoch: [int(x) for b in pipeline.tf_dataset(mel, ids, prev, 4, epoch, 1) for x in b[0][:, 0]]
+    assert c.shape == (4, 32, C.CONDITION_DIM) and p.shape == (4, 16)
+    row = {int(x): i for i, x in enumerate(m[:, 0])}
+    if 1 in row:                                    # the 3/4 row's downbeats every 6 slots, 4/4's every 8
+        assert np.flatnonzero(c[row[1], :, 24]).tolist() == [0, 6, 12, 18, 24, 30]
+    other = next(i for x, i in row.items() if x != 1)
+    assert np.flatnonzero(c[other, :, 24]).tolist() == [0, 8, 16, 24]
+    order = lambda epoch: [int(x) for b in pipeline.tf_dataset(mel, ids, prev, meters, 4, epoch, 1) for x in b[0][:, 0]]
     assert sorted(order(0)) == list(range(n)) and order(0) == order(0) and order(0) != order(1)
-    dropped = list(pipeline.tf_dataset(mel, ids, prev, 4, drop_remainder=True))
+    dropped = list(pipeline.tf_dataset(mel, ids, prev, meters, 4, drop_remainder=True))
     assert len(dropped) == pipeline.iterations_per_epoch(n, 4, drop_remainder=True) == 2
 
 
@@ -165,9 +175,10 @@ def _songs(n=24, phrases=2, seed=0):
     steps = 4 * FOUR_FOUR.steps_per_bar
     melody = np.full((n * phrases, steps), C.HOLD, np.uint8)
     melody[:, ::FOUR_FOUR.steps_per_beat] = C.FIRST_PITCH_TOKEN + rng.integers(10, 26, (n * phrases, steps // 4))
-    return dataset.Corpus(melody=melody, chords=np.zeros((n * phrases, 16), np.int16),
+    return dataset.Corpus(melody=melody, chords=np.zeros((n * phrases, 32), np.int16),
                           previous=np.full((n * phrases, FOUR_FOUR.steps_per_bar), C.REST, np.uint8),
-                          bar=np.zeros(n * phrases, int), song=np.repeat(np.arange(n), phrases),
+                          bar=np.zeros(n * phrases, int), meter=np.tile([4, 4], (n * phrases, 1)),
+                          song=np.repeat(np.arange(n), phrases),
                           files=[f"dir/song{i:02d}.mid" for i in range(n)], report=[])
 
 

@@ -5,6 +5,7 @@ import numpy as np
 from musicgan.cli import main
 from musicgan.core import constants as C
 from musicgan.core.config import Config, load_config, save_config
+from musicgan.core.meter import FOUR_FOUR
 from musicgan.evaluate import report as evaluate
 from musicgan.harmony import progression
 
@@ -21,6 +22,7 @@ def test_evaluate_runs_end_to_end_on_a_tiny_model(tiny_models, tmp_path, capsys)
     assert report["rows"]["real (held out)"]["distance"] == 0.0
     assert all(np.isfinite(row["chord_tone_ratio"]) for row in report["rows"].values())
     assert len(report["bar"]) == 13 and ["spread" in c for c in report["bar"][:3]] == [True, True, False]
+    assert list(report["meters"]) == ["4/4"] and report["meters"]["4/4"]["rows"] == report["rows"]
     assert out.with_suffix(".png").read_bytes()[:4] == b"\x89PNG"
 
 
@@ -54,12 +56,12 @@ def test_a_model_is_judged_on_the_split_it_was_trained_with(tmp_path):
 
 def test_chord_tone_spread_is_zero_for_the_real_melodies_and_grows_with_songs_that_differ():
     rng = np.random.default_rng(0)
-    c_then_g = np.repeat([progression.parse_chord("C").id, progression.parse_chord("G").id], 8)   # 16 beats
+    c_then_g = np.repeat([progression.parse_chord("C").id, progression.parse_chord("G").id], 16)   # 32 slots
     melody = np.full((40, 64), C.HOLD, np.uint8)
     melody[:, ::4] = C.FIRST_PITCH_TOKEN + 12                      # C4 on every beat: half on chord tones
     windows = {"melody": melody, "chords": np.tile(c_then_g, (40, 1)), "song": np.repeat(np.arange(10), 4)}
     same = np.repeat(melody[:, None], 2, 1)                        # (windows, seeds, steps)
-    assert evaluate.chord_tone_spread(windows, same, False, rng) == 0.0
+    assert evaluate.chord_tone_spread(windows, same, False, rng, FOUR_FOUR) == 0.0
     mixed = same.copy()
     mixed[20:, :, ::4] = C.FIRST_PITCH_TOKEN + 13                  # C#: on no chord, in 5 of the 10 songs
-    assert 0.05 < evaluate.chord_tone_spread(windows, mixed, False, rng) < 0.3
+    assert 0.05 < evaluate.chord_tone_spread(windows, mixed, False, rng, FOUR_FOUR) < 0.3

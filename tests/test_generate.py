@@ -7,7 +7,6 @@ import pytest
 
 from musicgan.cli import generate_main
 from musicgan.core import constants as C
-from musicgan.core.meter import FOUR_FOUR
 
 
 @pytest.fixture
@@ -27,7 +26,7 @@ def _block_chords(pm):
 
 
 def test_song_has_named_tracks_length_range_and_chords(models, tmp_path):
-    assert _gen(models, tmp_path, "--chords", "C G Am F", "--bars", "6", "--bpm", "120") == 0
+    assert _gen(models, tmp_path, "--chords", "C G Am F", "--bars", "6", "--bpm", "120", "--accompaniment", "block") == 0
     pm = pretty_midi.PrettyMIDI(str(tmp_path / "song.mid"))
     assert [i.name for i in pm.instruments] == ["Melody", "Chords"]
     assert [t.name for t in mido.MidiFile(tmp_path / "song.mid").tracks if t.name] == ["Melody", "Chords"]
@@ -38,11 +37,11 @@ def test_song_has_named_tracks_length_range_and_chords(models, tmp_path):
     c, g, am, f = (frozenset(s) for s in ({0, 4, 7}, {7, 11, 2}, {9, 0, 4}, {5, 9, 0}))
     assert _block_chords(pm) == [c, g, am, f, c, g]
     meta = json.loads((tmp_path / "song.json").read_text())
-    assert meta["chords"] == "C | G | Am | F" and meta["seed"] == 0 and meta["bars"] == 6
+    assert meta["chords"] == "C | G | Am | F" and meta["seed"] == 0 and meta["bars"] == 6 and meta["meter"] == "4/4"
 
 
 def test_seed_repeats_and_samples_are_numbered(models, tmp_path):
-    args = ["--chords", "Dm7 G7 | Cmaj7", "--bars", "4", "--num-samples", "2", "--seed", "7"]
+    args = ["--chords", "Dm7 G7 | Cmaj7", "--bars", "4", "--num-samples", "2", "--seed", "7", "--accompaniment", "block"]
     _gen(models, tmp_path / "a", *args)
     _gen(models, tmp_path / "b", *args)
     for name in ("song_01.mid", "song_02.mid"):
@@ -64,12 +63,37 @@ def test_options_key_accompaniment_programs_chords_file(models, tmp_path):
     assert [i.name for i in pretty_midi.PrettyMIDI(str(tmp_path / "song.mid")).instruments] == ["Melody"]
 
 
+def test_a_waltz_has_its_meter_bars_and_accompaniment(models, tmp_path, capsys):
+    assert _gen(models, tmp_path, "--chords", "C | G7 | Am F | C", "--meter", "3/4", "--bars", "8",
+                "--bpm", "120") == 0
+    pm = pretty_midi.PrettyMIDI(str(tmp_path / "song.mid"))
+    assert [(t.numerator, t.denominator) for t in pm.time_signature_changes] == [(3, 4)]
+    assert pm.get_end_time() == pytest.approx(8 * 3 * 0.5)                # exactly its bars, silent or not
+    np.testing.assert_allclose(pm.get_downbeats(), np.arange(8) * 1.5)
+    chords = next(i for i in pm.instruments if i.name == "Chords").notes
+    bass = sorted(n.start for n in chords if n.pitch < 48)
+    upper = sorted({round(n.start, 6) for n in chords if n.pitch >= 48})
+    np.testing.assert_allclose(bass, np.arange(8) * 1.5)                  # bass on every downbeat...
+    np.testing.assert_allclose(upper, sorted(b * 1.5 + k for b in range(8) for k in (0.5, 1.0)))   # ...chords after
+    beats = json.loads((tmp_path / "song.json").read_text())["beat_chords"]
+    assert beats[:12] == ["C"] * 3 + ["G7"] * 3 + ["Am", "Am", "F"] + ["C"] * 3
+    assert _gen(models, tmp_path, "--chords", "C", "--meter", "6/8") == 2
+    assert "never learned 6/8: it knows 4/4, 3/4" in capsys.readouterr().err
+
+
+def test_a_song_that_ends_in_silence_lasts_its_bars(models, tmp_path):
+    assert _gen(models, tmp_path, "--chords", "Em7b5 A7 Dm N.C.", "--bars", "8", "--bpm", "120") == 0
+    assert pretty_midi.PrettyMIDI(str(tmp_path / "song.mid")).get_end_time() == pytest.approx(8 * 4 * 0.5)
+
+
 def test_errors_are_one_line(models, tmp_path, capsys):
     cases = [(["--chords", "C G Hm7"], "bad chord 'Hm7' at position 3"),
              (["--chords", "C", "--key", "Q"], "bad --key 'Q'"),
              (["--chords", "C", "--bars", "0"], "--bars must be at least 1"),
              ([], "give the progression"),
-             (["--chords", "C", "--melody-program", "200"], "0-127")]
+             (["--chords", "C", "--melody-program", "200"], "0-127"),
+             (["--chords", "C", "--meter", "3-4"], "bad meter '3-4': write it as a time signature"),
+             (["--chords", "C D E F |", "--meter", "3/4"], "at most 3 in 3/4")]
     for args, message in cases:
         assert _gen(models, tmp_path, *args) == 2
         err = capsys.readouterr().err
@@ -83,7 +107,7 @@ def test_config_that_does_not_match_the_model_is_refused(models, tmp_path, capsy
     broken.mkdir()
     (broken / "generator.h5").write_bytes((models / "generator.h5").read_bytes())
     cfg = json.loads((models / "config.json").read_text())
-    cfg["representation"]["phrase_bars"] = 2
+    cfg["representation"]["phrase_steps"] = 32
     (broken / "config.json").write_text(json.dumps(cfg))
     assert generate_main(["--chords", "C", "--models", str(broken), "--out", str(tmp_path / "x.mid")]) == 2
     assert "does not match" in capsys.readouterr().err
@@ -127,13 +151,13 @@ def test_numpy_forward_pass_matches_keras(models, which):
     assert isinstance(numpy_model, NumpyGenerator)
     assert [(i.name, tuple(i.shape)) for i in numpy_model.inputs] == [(i.name, tuple(i.shape)) for i in keras_model.inputs]
     rng = np.random.default_rng(0)
-    n, beats = 5, cfg.representation.phrase_bars * FOUR_FOUR.beats_per_bar
+    n, rep = 5, cfg.representation
     inputs = [rng.standard_normal((n, cfg.model.latent)).astype(np.float32),
-              rng.random((n, beats, C.CHORD_DIM)).astype(np.float32),
-              rng.integers(0, C.VOCAB_SIZE, (n, FOUR_FOUR.steps_per_bar)).astype(np.int32)]
+              rng.random((n, rep.phrase_slots, C.CONDITION_DIM)).astype(np.float32),
+              rng.integers(0, C.VOCAB_SIZE, (n, rep.context_steps)).astype(np.int32)]
     expected = keras_model(inputs).numpy()
     got = numpy_model(inputs)
-    assert got.shape == expected.shape == (n, beats * FOUR_FOUR.steps_per_beat, C.VOCAB_SIZE)
+    assert got.shape == expected.shape == (n, rep.phrase_steps, C.VOCAB_SIZE)
     np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
 
 

@@ -16,7 +16,7 @@ H, R = C.HOLD, C.REST
 
 def test_chord_tones_only_scores_one_and_a_foreign_note_lowers_it():
     bar = [tok(60), H, H, H, tok(64), H, H, H, tok(67), H, H, H, tok(72), H, H, H]
-    ids = np.full((1, 4), C_MAJ)
+    ids = np.full((1, 8), C_MAJ)                       # a chord per 8th-note slot
     assert metrics.chord_tone_ratio(np.array([bar]), ids) == 1.0
     bar[4] = tok(62)                                   # D for one beat out of four
     assert metrics.chord_tone_ratio(np.array([bar]), ids) == pytest.approx(0.75)

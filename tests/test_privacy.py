@@ -43,7 +43,7 @@ def _rows(corpus_dir, unit="phrase"):
 def _batch(corpus_dir, n=6):
     rows = _rows(corpus_dir)
     pick = np.random.default_rng(0).choice(len(rows.melody), n, replace=False)
-    return next(privacy.batches(rows.melody, rows.chords, rows.previous, [pick]))
+    return next(privacy.batches(rows, [pick]))
 
 
 @pytest.mark.parametrize("loss", ["wgan-gp", "nonsaturating"])
@@ -132,7 +132,9 @@ def test_generator_step_reads_only_public_conditions(corpus_dir, monkeypatch):
     (mel, chords, prev, _noise), = seen[0]
     assert not np.any(mel.numpy()) and np.all(prev.numpy() == 0) and mel.shape[0] == 4
     ids = chords.numpy()
-    assert np.array_equal(ids[:, ::4], ids[:, 1::4])                  # one chord a bar
+    change = (ids[:, 1:, :24] != ids[:, :-1, :24]).any(-1)              # the chord changes between slots...
+    assert not (change & (ids[:, 1:, 24] == 0)).any()                   # ...only at a downbeat: one chord a bar
+    assert len({tuple(np.flatnonzero(row[:, 24])) for row in ids}) > 1  # in more than one meter
     g_chords, _ = privacy.public_conditions(np.random.default_rng([0, 0]), 4, gan.cfg.representation)
     np.testing.assert_array_equal(ids, g_chords.numpy())               # keyed by (seed, step), not by data
 

@@ -4,6 +4,7 @@ import argparse
 from pathlib import Path
 
 from ..core.errors import UserError
+from ..generate.arrangement import ACCOMPANIMENTS
 from ..harmony.symbols import ACCEPTED
 from .common import run
 
@@ -14,11 +15,13 @@ def build_generate_parser():
         description="Write songs over a chord progression with a trained generator: a MIDI file with "
         "a 'Melody' track and a 'Chords' track, plus a JSON sidecar (chords, seed, model).",
         epilog='Chords: "C G Am F" is one chord a bar; "C G | Am F" puts chords between bar lines '
-        f"(up to 4 a bar), as lead sheets write them (Cmaj9, B♭7, F#m7(b5), G7alt, C6/9, Am/G). Accepted: "
+        f"(up to a chord a beat), as lead sheets write them (Cmaj9, B♭7, F#m7(b5), G7alt, C6/9, Am/G). Accepted: "
         f"{ACCEPTED}; the progression repeats to fill --bars.")
     p.add_argument("--chords", help='chord progression, e.g. "C G Am F" or "Dm7 G7 | Cmaj7"')
     p.add_argument("--chords-file", help="read the progression from a text file instead")
-    p.add_argument("--bars", type=int, default=16, help="length of the song in 4/4 bars (default: 16)")
+    p.add_argument("--bars", type=int, default=16, help="length of the song in bars (default: 16)")
+    p.add_argument("--meter", help="time signature of the song, e.g. 3/4 or 6/8: one the model learned "
+                   "(config.json's meters; default: its most common)")
     p.add_argument("--out", default="out/song.mid", help="MIDI file to write (default: out/song.mid); "
                    "with --num-samples N: out/song_01.mid ...")
     p.add_argument("--models", default="models", help="folder with generator.h5 and config.json (default: models)")
@@ -27,10 +30,13 @@ def build_generate_parser():
     p.add_argument("--temperature", type=float, default=1.0,
                    help="sampling temperature: 1 follows the model, lower is safer, 0 always takes the "
                    "most likely token (default: 1.0)")
-    p.add_argument("--bpm", type=float, default=100.0, help="tempo in beats per minute (default: 100)")
+    p.add_argument("--bpm", type=float, default=100.0, help="tempo in quarter notes per minute, as MIDI counts "
+                   "it (default: 100; a 6/8 bar then lasts 1.8 s)")
     p.add_argument("--key", help="transpose the progression from C: a note name (D, Bb) or semitones (-3)")
-    p.add_argument("--accompaniment", choices=("block", "arpeggio", "none"), default="block",
-                   help="how the Chords track plays the progression (default: block)")
+    p.add_argument("--accompaniment", choices=ACCOMPANIMENTS, default="pulse",
+                   help="how the Chords track plays the progression: pulse (default) follows the meter, bass "
+                   "on the strong beats and the chord between (a waltz in 3/4, two pulses in 6/8); block "
+                   "holds each chord; arpeggio walks it in eighth notes; none leaves the track out")
     p.add_argument("--melody-program", type=int, default=0, help="General MIDI program of the melody (0-127)")
     p.add_argument("--chord-program", type=int, default=0, help="General MIDI program of the chords (0-127)")
     p.add_argument("--wav", action="store_true", help="also render each song to .wav (FluidSynth, else sine)")
@@ -51,7 +57,7 @@ def run_generate(args):
     text = Path(args.chords_file).read_text() if args.chords_file else args.chords
     songs = generate_songs(text, args.models, args.bars, args.out, args.num_samples, args.seed,
                            args.temperature, args.bpm, args.accompaniment, args.melody_program,
-                           args.chord_program, args.key)
+                           args.chord_program, args.key, args.meter)
     _render_extras([p for p, _ in songs], args.wav, args.png)
     for path, meta in songs:
         print(f"wrote {path}  ({meta['bars']} bars at {meta['bpm']:g} bpm, seed {meta['seed']})")

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import ConfigError, ModelError
-from .meter import FOUR_FOUR
+from .meter import SLOT_STEPS
 
 
 def _check(condition, message):
@@ -14,36 +14,65 @@ def _check(condition, message):
         raise ConfigError(message)
 
 
+CHORD_SPANS = ("bar", "half", "beat")
+
+
+@dataclass(frozen=True)
+class ChordInference:
+    """Every knob of chord inference for melody-only files (harmony/inference.py). Defaults: the best of
+    the settings bench/chord_inference.py tried on the lead sheets, root per bar."""
+    span: str = "half"               # unit chords are inferred on: "bar", "half" or "beat"
+    qualities: tuple = ("", "m", "7")  # chord kinds inferred: names in harmony.chords.QUALITIES
+    concentration: float = 10.0      # emission = exp(concentration * cosine); note_seq uses 100
+    bar_change_prob: float = 0.8     # P(chord change) at a bar line
+    mid_change_prob: float = 0.2     # P(chord change) at a span boundary inside a bar
+    key_change_prob: float = 0.001   # P(key change) between two spans
+    out_of_key_prob: float = 0.01    # P(a chord tone lies outside the key), the key-chord prior
+    primary_weight: float = 8.0      # the key's I, IV, V and V7 (minor: i, iv, V, V7) are this much likelier
+    key_prior: bool = True           # False: no keys, every chord equally likely
+    minor_keys: bool = True          # add the 12 harmonic-minor keys to the 12 major ones
+
+    def __post_init__(self):
+        object.__setattr__(self, "qualities", tuple(self.qualities))    # a JSON list hashes as a tuple
+        _check(self.span in CHORD_SPANS, f"span must be one of {', '.join(CHORD_SPANS)}; got {self.span!r}")
+        _check(len(self.qualities) and len(set(self.qualities)) == len(self.qualities),
+               f"qualities must be distinct chord kinds; got {self.qualities!r}")
+        _check(0 < self.concentration < 1e4, f"concentration must be in (0, 1e4); got {self.concentration}")
+        for name in ("bar_change_prob", "mid_change_prob", "key_change_prob"):
+            _check(0 <= getattr(self, name) <= 1, f"{name} must be in [0, 1]; got {getattr(self, name)}")
+        _check(1 <= self.primary_weight <= 1e3, f"primary_weight must be in [1, 1000]; got {self.primary_weight}")
+        _check(0 < self.out_of_key_prob < 1, f"out_of_key_prob must be in (0, 1); got {self.out_of_key_prob}")
+
+
 @dataclass
 class Representation:
-    """How MIDI becomes arrays; a cache or a model made with other values cannot be reused."""
-    phrase_bars: int = 4          # bars per training phrase
+    """How MIDI becomes arrays; a cache or a model made with other values cannot be reused.
+
+    A phrase is `phrase_steps` 16ths from a bar line, within bars of one meter (4 bars of 4/4, 5 1/3
+    of 3/4: generation keeps the whole bars and starts the next phrase at a bar line), with the
+    `context_steps` 16ths before it. Chords and the meter come per 8th-note slot (`meter.SLOT_STEPS`).
+    """
+    phrase_steps: int = 64        # 16ths per phrase (a multiple of 16: the discriminator halves it twice, then x4)
+    context_steps: int = 16       # 16ths before the phrase that both networks see
     hop_bars: int = 2             # bars between the starts of consecutive phrases of a song
     melody_chord_weight: float = 0.5  # how much the melody votes in chord recognition against the
                                   # other tracks (0: accompaniment only, 1: all voices alike);
                                   # 0 / 0.5 / 1 agree with music21's chordify on 50 / 77 / 81% of
                                   # chorale beats (root + quality): bench/chord_agreement.py
     transpose: bool = True        # augment into every key where the melody stays in range
+    chord_inference: ChordInference = field(default_factory=ChordInference)   # for melody-only files
 
     def __post_init__(self):
-        _check(1 <= self.phrase_bars <= 16, f"phrase_bars must be 1-16, got {self.phrase_bars}")
-        _check(1 <= self.hop_bars <= self.phrase_bars,
-               f"hop_bars must be 1..phrase_bars ({self.phrase_bars}), got {self.hop_bars}")
+        _check(self.phrase_steps % 16 == 0 and 32 <= self.phrase_steps <= 256,
+               f"phrase_steps must be a multiple of 16 in 32-256, got {self.phrase_steps}")
+        _check(1 <= self.context_steps <= 64, f"context_steps must be 1-64, got {self.context_steps}")
+        _check(1 <= self.hop_bars <= 16, f"hop_bars must be 1-16, got {self.hop_bars}")
         _check(0 <= self.melody_chord_weight <= 1,
                f"melody_chord_weight must be in [0, 1], got {self.melody_chord_weight}")
 
     @property
-    def meter(self):
-        """The meter phrases are cut in (4/4 only until the representation learns the others)."""
-        return FOUR_FOUR
-
-    @property
-    def phrase_steps(self):
-        return self.meter.steps(self.phrase_bars)
-
-    @property
-    def phrase_beats(self):
-        return self.meter.beats(self.phrase_bars)
+    def phrase_slots(self):
+        return self.phrase_steps // SLOT_STEPS
 
 
 @dataclass
@@ -203,6 +232,9 @@ def load_config(models_dir):
     except ValueError as e:
         raise ConfigError(f"{path} is not valid JSON ({e})") from None
     parts = {k: data[k] for k in CONFIG_PARTS if k in data}
+    if "phrase_bars" in parts.get("representation", {}):            # saved before meters: 4/4 bars
+        raise ModelError(f"{path} is of a model made before musicgan read meters (phrases of 4/4 bars); "
+                         f"retrain it with `python train.py --models {models_dir} --fresh`")
     if "train" in parts and "holdout_by" not in parts["train"]:      # saved before tune families existed
         parts["train"] = {**parts["train"], "holdout_by": "song"}
     return config_from_dict(parts), data

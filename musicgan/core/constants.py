@@ -14,6 +14,8 @@ VOCAB_SIZE = FIRST_PITCH_TOKEN + NUM_PITCHES
 
 PITCH_CLASSES = 12
 CHORD_DIM = 2 * PITCH_CLASSES  # 12 pitch classes sounding + 12 root one-hot
+METER_FEATURES = 4            # per slot: downbeat, beat start, strong-beat start, phase in the bar
+CONDITION_DIM = CHORD_DIM + METER_FEATURES   # what the networks see per 8th-note slot
 NO_CHORD = "N.C."
 NOTE_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")   # how pitch classes are spelled
 

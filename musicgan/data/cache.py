@@ -8,8 +8,8 @@ import numpy as np
 
 from ..core.files import atomic_path, write_text
 
-ARRAYS = ("melody", "chords", "previous", "bar")
-CACHE_VERSION = 2            # bump when reading or chord recognition changes
+ARRAYS = ("melody", "chords", "previous", "bar", "meter")
+CACHE_VERSION = 3            # bump when reading or chord recognition changes
 
 
 def file_key(path):
@@ -25,7 +25,7 @@ def load(cache_dir, rep):
     """{path: (report entry, arrays)} of the cached files, or {} when the cache is missing or stale."""
     try:
         meta = json.loads((cache_dir / "report.json").read_text())
-        if meta.get("version") != CACHE_VERSION or meta.get("representation") != asdict(rep):
+        if meta.get("version") != CACHE_VERSION or meta.get("representation") != json.loads(json.dumps(asdict(rep))):
             return {}
         with np.load(cache_dir / "phrases.npz") as z:
             arrays = {k: z[k] for k in ARRAYS + ("song",)}

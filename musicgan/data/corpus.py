@@ -15,7 +15,7 @@ from . import cache, split
 from .cache import ARRAYS
 from .phrases import transpose as shift_tokens
 
-REPORT_KEYS = ("path", "status", "reason", "phrases")
+REPORT_KEYS = ("path", "status", "reason", "phrases", "melody", "meters")
 MIN_FILES_PER_WORKER = 200   # spawning a worker costs ~1 s, ~300 files' reading (bench/prepare_speed.py)
 
 
@@ -40,16 +40,16 @@ def read_file(path, rep):
     from ..io.midi import MidiError, read_song
     from .phrases import song_phrases
 
-    entry = {"path": str(path), "status": "skipped", "reason": "", "phrases": 0}
+    entry = {"path": str(path), "status": "skipped", "reason": "", "phrases": 0, "melody": "", "meters": {}}
     try:
-        arrays = song_phrases(read_song(path), rep)
+        arrays, info = song_phrases(read_song(path), rep)
     except MidiError as e:
         entry["reason"] = str(e)
         return entry, None
     except Exception as e:  # noqa: BLE001 - a bug or a library surprise must not stop a corpus run
         entry["reason"] = f"unexpected error: {type(e).__name__}: {str(e)[:80]}"
         return entry, None
-    entry.update(status="ok", phrases=len(arrays["melody"]))
+    entry.update(status="ok", phrases=len(arrays["melody"]), **info)
     return entry, arrays
 
 
@@ -59,21 +59,25 @@ def _read_one(args):
 
 @dataclass
 class Rows:
-    """Training rows: melody (N, steps), chord ids (N, beats), previous (N, steps per bar), unit_id (N,)."""
+    """Training rows: melody (N, steps), chord ids (N, slots), previous (N, context steps), meter (N, 2),
+    unit_id (N,)."""
     melody: np.ndarray
     chords: np.ndarray
     previous: np.ndarray
+    meter: np.ndarray
     unit_id: np.ndarray
 
 
 @dataclass
 class Corpus:
-    """Untransposed phrases of a corpus: melody (P, steps), chords (P, beats), previous (P, steps per bar),
-    bar (P,), song (P,) index into `files`; `report` holds one entry per file."""
+    """Untransposed phrases of a corpus: melody (P, steps), chords (P, slots), previous (P, context steps),
+    bar (P,), meter (P, 2) numerator and denominator, song (P,) index into `files`; `report` holds one
+    entry per file."""
     melody: np.ndarray
     chords: np.ndarray
     previous: np.ndarray
     bar: np.ndarray
+    meter: np.ndarray
     song: np.ndarray
     files: list
     report: list
@@ -99,7 +103,7 @@ class Corpus:
         transpositions are one unit (the same music in another key); with unit "song", every phrase
         of a file is one unit."""
         mel, ids, prev, source = self.augmented(transpose, sources=True)
-        return Rows(mel, ids, prev, self.song[source] if unit == "song" else source)
+        return Rows(mel, ids, prev, self.meter[source], self.song[source] if unit == "song" else source)
 
     def held_out(self, fraction, by="tune"):
         """(P,) bool: the phrases of the songs kept out of training (`split.held_out`)."""
@@ -112,6 +116,11 @@ class Corpus:
         """The corpus restricted to the phrases where `rows` (P,) bool is true."""
         return replace(self, **{k: getattr(self, k)[rows] for k in ARRAYS + ("song",)})
 
+    def meters(self):
+        """{"4/4": phrases, ...}, most common first."""
+        names, counts = np.unique([f"{n}/{d}" for n, d in self.meter.tolist()], return_counts=True)
+        return {str(n): int(c) for c, n in sorted(zip(counts, names), reverse=True)}
+
     def summary(self):
         counts = collections.Counter(e["reason"] for e in self.report if e["status"] == "skipped")
         qualities = collections.Counter(chords.quality_name(c) for c in self.chords.ravel().tolist())
@@ -119,6 +128,7 @@ class Corpus:
                 "files_used": sum(e["status"] == "ok" for e in self.report),
                 "skipped": dict(counts.most_common()),
                 "phrases": len(self.melody),
+                "phrases_per_meter": self.meters(),
                 "chord_qualities": dict(qualities.most_common()),
                 "files_reread": self.reread,
                 "seconds": round(self.seconds, 3)}
@@ -149,8 +159,9 @@ def prepare(data_dir, cache_dir=None, rep=None, jobs=None, progress=True):
     done = [results[str(p)] for p in paths]
     report = [{k: entry[k] for k in REPORT_KEYS} for entry, _ in done]
     blocks = [(i, arrays) for i, (_, arrays) in enumerate(done) if arrays is not None]
-    empty = {"melody": np.zeros((0, rep.phrase_steps), np.uint8), "chords": np.zeros((0, rep.phrase_beats), np.int16),
-             "previous": np.zeros((0, rep.meter.steps_per_bar), np.uint8), "bar": np.zeros(0, int)}
+    empty = {"melody": np.zeros((0, rep.phrase_steps), np.uint8), "chords": np.zeros((0, rep.phrase_slots), np.int16),
+             "previous": np.zeros((0, rep.context_steps), np.uint8), "bar": np.zeros(0, int),
+             "meter": np.zeros((0, 2), np.int16)}
     arrays = {k: np.concatenate([empty[k]] + [b[k] for _, b in blocks]).astype(empty[k].dtype) for k in ARRAYS}
     song = np.concatenate([np.zeros(0, np.int32)] + [np.full(len(b["melody"]), i, np.int32) for i, b in blocks])
     corpus = Corpus(**arrays, song=song, files=[str(p) for p in paths], report=report, reread=len(todo))
@@ -190,8 +201,9 @@ def format_summary(summary):
              f"files used       {summary['files_used']:>8}",
              f"files skipped    {summary['files_found'] - summary['files_used']:>8}"]
     lines += [f"  {n:>6}  {reason}" for reason, n in summary["skipped"].items()]
-    lines += [f"phrases          {summary['phrases']:>8}  (before transposition)",
-              f"files re-read    {summary['files_reread']:>8}",
+    lines += [f"phrases          {summary['phrases']:>8}  (before transposition)"]
+    lines += [f"  {n:>6}  in {meter}" for meter, n in summary["phrases_per_meter"].items()]
+    lines += [f"files re-read    {summary['files_reread']:>8}",
               f"seconds          {summary['seconds']:>8.2f}",
               "chord qualities  " + ", ".join(f"{q} {n}" for q, n in summary["chord_qualities"].items())]
     return "\n".join(lines)

@@ -11,6 +11,7 @@ from collections import namedtuple
 import numpy as np
 
 from ..core import constants as C
+from .grid import SkipSong
 
 # How much each cue counts. Set by hand from how arrangements are built, then checked one cue at a
 # time on the development half of bench/melody_detection.py (seed 0). After its first run two
@@ -53,7 +54,7 @@ CHORD_SPREAD = 0.03                        # seconds: onsets closer than this ar
 Notes = namedtuple("Notes", "pitches starts ends")   # (notes,) arrays each
 
 
-class NoMelodyTrack(ValueError):
+class NoMelodyTrack(SkipSong):
     """A song without any non-drum track that has notes."""
 
 

@@ -1,55 +1,32 @@
-"""Songs <-> arrays: the 16th-note grid, melody tokens, per-beat chord ids, phrases, transposition.
+"""Songs -> phrase arrays: the melody line and its tokens, chords per 8th-note slot, phrases, transposition.
 
 Melody tokens per step: REST, HOLD (the note before goes on) or the onset of a pitch in
-MIN_PITCH..MAX_PITCH, so repeated notes stay distinct. Chords are one id per beat (see chords.py).
+MIN_PITCH..MAX_PITCH, so repeated notes stay distinct. Chords are one id per slot of SLOT_STEPS
+steps: recognised per beat from all voices of a full score, inferred from the melody (harmony/
+inference.py) when the melody is all there is. A phrase is `rep.phrase_steps` steps from a bar
+line over bars of one meter, with the `rep.context_steps` steps before it.
 """
 
 import numpy as np
 
 from ..core import constants as C
-from ..core.meter import FOUR_FOUR, Meter
+from ..core.meter import SLOT_STEPS
 from ..harmony import chords
-from ..io.midi import MidiError, make_track
-
-
-class SkipSong(MidiError):
-    """A readable song this pipeline cannot use (meter, no melody, too short); message = reason."""
-
-
-def step_grid(beats, steps_per_beat=FOUR_FOUR.steps_per_beat):
-    """(beats * steps_per_beat + 1,) step boundary times in seconds, from the file's own beat times."""
-    beats = np.asarray(beats, float)
-    if len(beats) < 2:
-        raise SkipSong("too short (fewer than 2 beats)")
-    edges = np.append(beats, beats[-1] + (beats[-1] - beats[-2]))
-    frac = np.arange(steps_per_beat) / steps_per_beat
-    steps = edges[:-1, None] + np.diff(edges)[:, None] * frac
-    return np.append(steps.ravel(), edges[-1])
-
-
-def to_steps(times, grid):
-    """Nearest grid index of each time (times past the end clamp to the last boundary)."""
-    return np.rint(np.interp(times, grid, np.arange(len(grid)))).astype(int)
+from ..harmony.inference import infer_chords, melody_weights, span_starts
+from ..io.midi import make_track
+from .grid import SkipSong, song_grid
+from .melody import pick_melody
 
 
 def _note_steps(track, grid):
-    start = to_steps(track.starts, grid)
-    end = np.maximum(to_steps(track.ends, grid), start + 1)    # a note shorter than a 16th keeps one step
+    start = grid.to_steps(track.starts)
+    end = np.maximum(grid.to_steps(track.ends), start + 1)    # a note shorter than a 16th keeps one step
     return start, end
-
-
-def pick_melody(song):
-    """Index of the melody track: by name, else the highest-pitched non-drum track."""
-    candidates = [i for i, t in enumerate(song.tracks) if not t.is_drum and len(t)]
-    for i in candidates:
-        if any(n in song.tracks[i].name.lower() for n in C.MELODY_NAMES):
-            return i
-    return max(candidates, key=lambda i: np.mean(song.tracks[i].pitches))
 
 
 def melody_line(track, grid):
     """Top monophonic line on the grid: (pitch per step, -1 = rest) and (onset per step) arrays."""
-    n = len(grid) - 1
+    n = grid.steps
     pitch = np.full(n, -1)
     began = np.full(n, -1)
     start, end = _note_steps(track, grid)
@@ -85,56 +62,104 @@ def melody_track(tokens, step_seconds, name=C.MELODY_TRACK, program=0, offset=0.
     return make_track(name, tokens_to_notes(tokens, step_seconds, offset), program)
 
 
-def beat_chords(tracks, grid, weights=None, steps_per_beat=FOUR_FOUR.steps_per_beat):
-    """Chord id per beat from duration-weighted pitch classes and the lowest note of each beat.
-
-    `weights` (one per track, default 1) lets the melody vote less than the accompaniment.
-    """
-    n_steps = len(grid) - 1
-    weight = np.zeros((n_steps, 12), np.float32)
-    low = np.full(n_steps, 128)
+def step_pitch_classes(tracks, grid, weights=None):
+    """(steps, 12) duration-weighted pitch classes of `tracks` (weights: one per track, default 1) and
+    (steps,) the lowest sounding pitch (128 for none)."""
+    weight = np.zeros((grid.steps, 12), np.float32)
+    low = np.full(grid.steps, 128)
     for t, w in zip(tracks, weights or [1.0] * len(tracks)):
         if t.is_drum or not len(t) or w <= 0:
             continue
         start, end = _note_steps(t, grid)
-        end = np.minimum(end, n_steps)
+        end = np.minimum(end, grid.steps)
         lengths = np.maximum(end - start, 0)
         steps = np.repeat(start, lengths) + np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
         pitches = np.repeat(t.pitches, lengths)
         np.add.at(weight, (steps, pitches % 12), w)
         np.minimum.at(low, steps, pitches)
-    beats = n_steps // steps_per_beat
-    weight = weight[:beats * steps_per_beat].reshape(beats, steps_per_beat, 12).sum(1)
-    low = low[:beats * steps_per_beat].reshape(beats, steps_per_beat).min(1)
-    return chords.recognise(weight, np.where(low < 128, low % 12, -1))
+    return weight, low
+
+
+def beat_chords(tracks, grid, weights=None):
+    """Chord id per beat from duration-weighted pitch classes and the lowest note of each beat.
+
+    `weights` (one per track, default 1) lets the melody vote less than the accompaniment.
+    """
+    weight, low = step_pitch_classes(tracks, grid, weights)
+    per_beat = np.add.reduceat(weight, grid.beat_starts, axis=0)
+    lowest = np.minimum.reduceat(low, grid.beat_starts)
+    return chords.recognise(per_beat, np.where(lowest < 128, lowest % 12, -1))
+
+
+def inferred_spans(pitch, grid, settings):
+    """(span starts (spans,), chord id per span) inferred from a melody line alone, chord spans
+    following each bar's meter (a pickup before the first bar is a span of its own)."""
+    bar_steps = grid.bar_steps
+    beat = np.array([m.steps_per_beat if m else s for m, s in zip(grid.bar_meters, bar_steps)])
+    beats = np.maximum(bar_steps // beat, 1)
+    beats = np.where(bar_steps % beats == 0, beats, 1)          # an odd bar is one span
+    starts, at_bar, _ = span_starts(bar_steps, beats, settings.span)
+    starts = starts + grid.bar_starts[0]
+    if grid.bar_starts[0] > 0:                                   # notes before the first downbeat
+        starts, at_bar = np.append(0, starts), np.append(True, at_bar)
+    return starts, infer_chords(melody_weights(pitch), starts, at_bar, settings)
+
+
+def slot_chords(song, grid, melody, pitch, rep):
+    """(slots,) chord id per 8th-note slot: inferred from the melody when no other track sounds,
+    else recognised per beat from every track with the melody counting `rep.melody_chord_weight`."""
+    others = [t for i, t in enumerate(song.tracks) if i != melody and not t.is_drum and len(t)]
+    slot_start = np.arange(grid.steps // SLOT_STEPS) * SLOT_STEPS
+    if not others:
+        starts, ids = inferred_spans(pitch, grid, rep.chord_inference)
+    else:
+        weights = [rep.melody_chord_weight if i == melody else 1.0 for i in range(len(song.tracks))]
+        starts, ids = grid.beat_starts, beat_chords(song.tracks, grid, weights)
+    return ids[np.searchsorted(starts, slot_start, "right") - 1]
+
+
+def _windows(grid, rep):
+    """Phrase starts (steps) and their bars: every `hop_bars`-th bar of each run of regular bars of one
+    meter that still holds a whole phrase."""
+    regular, bar_steps = grid.regular(), grid.bar_steps
+    out, run_start = [], None
+    for b in range(len(bar_steps) + 1):
+        same = b < len(bar_steps) and regular[b] and run_start is not None and \
+            grid.bar_meters[b] == grid.bar_meters[run_start]
+        if same:
+            continue
+        if run_start is not None:                                # the run [run_start, b) ends here
+            end = grid.bar_starts[run_start] + bar_steps[run_start:b].sum()
+            out += [(grid.bar_starts[k], k) for k in range(run_start, b, rep.hop_bars)
+                    if grid.bar_starts[k] + rep.phrase_steps <= end]
+        run_start = b if b < len(bar_steps) and regular[b] else None
+    return out
 
 
 def song_phrases(song, rep):
-    """Cut a song into phrases: dict of melody (P, steps) uint8, chords (P, beats) int16,
-    previous (P, steps per bar) uint8 (the bar before each phrase, rests at the start), bar (P,).
+    """Cut a song into phrases: (arrays, info). Arrays: melody (P, steps) uint8, chords (P, slots) int16,
+    previous (P, context steps) uint8 (rests before the song's start), bar (P,), meter (P, 2) int16
+    (numerator, denominator). Info: the melody track's pick and why, phrases per meter.
 
     Raises SkipSong with the reason when nothing usable comes out.
     """
-    meter = rep.meter
-    for num, den, _ in song.time_signatures:
-        if Meter(num, den) != meter:
-            raise SkipSong(f"meter {num}/{den} not supported yet ({meter} only)")
-    grid = step_grid(song.beats, meter.steps_per_beat)
-    m = pick_melody(song)
-    pitch, onset = melody_line(song.tracks[m], grid)
-    solo = len(song.tracks) == 1       # a lone track is its own harmony
-    beat_ids = beat_chords(song.tracks, grid, [rep.melody_chord_weight if i == m and not solo else 1.0
-                                               for i in range(len(song.tracks))], meter.steps_per_beat)
-
-    bar_steps, bar_beats = meter.steps_per_bar, meter.beats_per_bar
-    bars = len(pitch) // bar_steps
-    steps, beats = rep.phrase_steps, rep.phrase_beats
-    out = {"melody": [], "chords": [], "previous": [], "bar": []}
+    grid = song_grid(song)
+    melody, why = pick_melody(song.tracks)
+    pitch, onset = melody_line(song.tracks[melody], grid)
+    windows = _windows(grid, rep)
+    if not windows:
+        if grid.problems:
+            raise SkipSong("; ".join(f"meter {m}: {p}" for m, p in sorted(grid.problems.items())))
+        raise SkipSong(f"no {rep.phrase_steps // 16} whole bars of 4/4 (or as long in one meter) in a row")
+    ids = slot_chords(song, grid, melody, pitch, rep)
+    steps, ctx, slots = rep.phrase_steps, rep.context_steps, rep.phrase_slots
+    out = {"melody": [], "chords": [], "previous": [], "bar": [], "meter": []}
     reasons = set()
-    for bar in range(0, bars - rep.phrase_bars + 1, rep.hop_bars):
-        s = bar * bar_steps
+    for s, bar in windows:
+        meter = grid.bar_meters[bar]
         p, o = pitch[s:s + steps], onset[s:s + steps]
-        if (p.reshape(rep.phrase_bars, -1) < 0).all(1).any():
+        whole = meter.whole_bars(steps) * meter.steps_per_bar
+        if (p[:whole].reshape(-1, meter.steps_per_bar) < 0).all(1).any():
             reasons.add("empty melody bars")
             continue
         lo, hi = p[p >= 0].min(), p[p >= 0].max()
@@ -142,18 +167,23 @@ def song_phrases(song, rep):
             reasons.add("melody range too wide")
             continue
         shift = 12 * (int(np.ceil(max(C.MIN_PITCH - lo, 0) / 12)) - int(np.ceil(max(hi - C.MAX_PITCH, 0) / 12)))
-        prev = np.full(bar_steps, C.REST, np.uint8)
-        if bar > 0:
-            pp = pitch[s - bar_steps:s]
-            prev = tokens_from_line(fold_into_range(np.where(pp >= 0, pp + shift, -1)), onset[s - bar_steps:s])
+        before = np.full(ctx, -1)
+        before[max(ctx - s, 0):] = pitch[max(s - ctx, 0):s]
+        seen = np.zeros(ctx, bool)
+        seen[max(ctx - s, 0):] = onset[max(s - ctx, 0):s]
         out["melody"].append(tokens_from_line(np.where(p >= 0, p + shift, -1), o))
-        out["chords"].append(beat_ids[bar * bar_beats:bar * bar_beats + beats].astype(np.int16))
-        out["previous"].append(prev)
+        out["previous"].append(tokens_from_line(fold_into_range(np.where(before >= 0, before + shift, -1)), seen))
+        out["chords"].append(ids[s // SLOT_STEPS:s // SLOT_STEPS + slots].astype(np.int16))
         out["bar"].append(bar)
+        out["meter"].append((meter.numerator, meter.denominator))
     if not out["melody"]:
-        why = " and ".join(sorted(reasons)) if reasons else f"shorter than {rep.phrase_bars} bars"
-        raise SkipSong(f"no usable phrase ({why})")
-    return {k: np.asarray(v) for k, v in out.items()}
+        raise SkipSong(f"no usable phrase ({' and '.join(sorted(reasons))})")
+    arrays = {k: np.asarray(v) for k, v in out.items()}
+    arrays["meter"] = arrays["meter"].astype(np.int16)
+    meters = {}
+    for num, den in out["meter"]:
+        meters[f"{num}/{den}"] = meters.get(f"{num}/{den}", 0) + 1
+    return arrays, {"melody": why, "meters": meters}
 
 
 def fold_into_range(pitch):

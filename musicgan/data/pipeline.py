@@ -1,9 +1,30 @@
-"""Phrase arrays -> tf.data batches, and what an epoch is in iterations."""
+"""Phrase arrays -> the networks' conditions and tf.data batches, and what an epoch is in iterations."""
 
 import numpy as np
 
+from ..core.constants import METER_FEATURES
 from ..core.errors import ConfigError
+from ..core.meter import Meter
 from ..harmony import chords
+
+
+def meter_table(meters, slots):
+    """(index (N,) into the table, table (M, slots, METER_FEATURES)) for per-row (numerator, denominator)."""
+    unique, index = np.unique(np.asarray(meters).reshape(-1, 2), axis=0, return_inverse=True)
+    return index.ravel(), np.stack([Meter(int(n), int(d)).slot_features(slots) for n, d in unique])
+
+
+def conditions(chord_features, meters):
+    """(N, slots, CONDITION_DIM) float32: chord features (N, slots, 24) with each row's meter features;
+    `meters` is (N, 2) numerator/denominator per row, or one `Meter` for all."""
+    chord_features = np.asarray(chord_features, np.float32)
+    n, slots = chord_features.shape[:2]
+    if isinstance(meters, Meter):
+        meter = np.broadcast_to(meters.slot_features(slots), (n, slots, METER_FEATURES))
+    else:
+        index, table = meter_table(meters, slots)
+        meter = table[index]
+    return np.concatenate([chord_features, meter], -1)
 
 
 def iterations_per_epoch(samples, batch_size, drop_remainder=False):
@@ -13,9 +34,10 @@ def iterations_per_epoch(samples, batch_size, drop_remainder=False):
     return samples // batch_size if drop_remainder else -(-samples // batch_size)
 
 
-def tf_dataset(melody, chord_ids, previous, batch_size, epoch=0, seed=0, shuffle=True,
+def tf_dataset(melody, chord_ids, previous, meters, batch_size, epoch=0, seed=0, shuffle=True,
                drop_remainder=False):
-    """tf.data batches of (melody (B, steps) int32, chords (B, beats, 24) float32, previous (B, 16) int32).
+    """tf.data batches of (melody (B, steps) int32, conditions (B, slots, CONDITION_DIM) float32: chord and
+    meter features, previous (B, context steps) int32).
 
     The order is a permutation drawn from (seed, epoch), so a resumed run sees the same batches.
     """
@@ -23,13 +45,14 @@ def tf_dataset(melody, chord_ids, previous, batch_size, epoch=0, seed=0, shuffle
 
     n = len(melody)
     order = np.random.default_rng([seed, epoch]).permutation(n) if shuffle else np.arange(n)
+    meter_index, meter_features = meter_table(meters, chord_ids.shape[1])
     tables = [tf.constant(melody.astype(np.int32)), tf.constant(chord_ids.astype(np.int32)),
-              tf.constant(previous.astype(np.int32))]
-    features = tf.constant(chords.FEATURES)
+              tf.constant(previous.astype(np.int32)), tf.constant(meter_index.astype(np.int32))]
+    features, meter_features = tf.constant(chords.FEATURES), tf.constant(meter_features)
 
     def gather(idx):
-        mel, ids, prev = (tf.gather(t, idx) for t in tables)
-        return mel, tf.gather(features, ids), prev
+        mel, ids, prev, meter = (tf.gather(t, idx) for t in tables)
+        return mel, tf.concat([tf.gather(features, ids), tf.gather(meter_features, meter)], -1), prev
 
     return (tf.data.Dataset.from_tensor_slices(order)
             .batch(batch_size, drop_remainder=drop_remainder)

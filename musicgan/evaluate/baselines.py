@@ -1,14 +1,14 @@
 """Simple melody makers the GAN must beat, scored with the same metrics: random notes and a Markov chain.
 
-Each takes chord ids (N, beats) and a numpy Generator and returns melody tokens (N, steps). The
-random baselines share the corpus' rhythm (the chance of an onset at each step of the bar), so
-they differ from real melodies in pitch choice only.
+Each takes chord ids (N, slots), the corpus' onset profile of a bar and a numpy Generator and returns
+melody tokens (N, steps). The random baselines share the corpus' rhythm (the chance of an onset at
+each step of the bar), so they differ from real melodies in pitch choice only.
 """
 
 import numpy as np
 
 from ..core import constants as C
-from ..core.meter import FOUR_FOUR
+from ..core.meter import FOUR_FOUR, SLOT_STEPS
 from ..harmony import chords
 from .metrics import MAJOR_SCALE
 
@@ -16,16 +16,17 @@ from .metrics import MAJOR_SCALE
 def onset_profile(melody, meter=FOUR_FOUR):
     """(steps per bar,) chance of a note starting at each step of a bar in real melodies."""
     onsets = np.asarray(melody) >= C.FIRST_PITCH_TOKEN
-    return onsets.reshape(-1, meter.steps_per_bar).mean(0)
+    whole = meter.whole_bars(onsets.shape[1]) * meter.steps_per_bar
+    return onsets[:, :whole].reshape(-1, meter.steps_per_bar).mean(0)
 
 
-def _shape(chord_ids, meter):
-    """(melodies, steps) of melodies over per-beat chord ids."""
-    return len(chord_ids), chord_ids.shape[1] * meter.steps_per_beat
+def _shape(chord_ids):
+    """(melodies, steps) of melodies over per-slot chord ids."""
+    return len(chord_ids), chord_ids.shape[1] * SLOT_STEPS
 
 
 def _rhythm(n, steps, profile, rng):
-    onset = rng.random((n, steps)) < np.tile(profile, steps // len(profile))
+    onset = rng.random((n, steps)) < np.resize(profile, steps)          # the bar's profile, bar after bar
     onset[:, 0] = True                                   # start on the downbeat: no leading rest
     return onset
 
@@ -35,15 +36,15 @@ def _fill(onset, pitch):
     return np.where(onset, pitch - C.MIN_PITCH + C.FIRST_PITCH_TOKEN, C.HOLD).astype(np.uint8)
 
 
-def uniform_notes(chord_ids, profile, rng, meter=FOUR_FOUR):
+def uniform_notes(chord_ids, profile, rng):
     """Any pitch of the range, uniformly."""
-    n, steps = _shape(chord_ids, meter)
+    n, steps = _shape(chord_ids)
     return _fill(_rhythm(n, steps, profile, rng), rng.integers(C.MIN_PITCH, C.MAX_PITCH + 1, (n, steps)))
 
 
-def key_notes(chord_ids, profile, rng, meter=FOUR_FOUR):
+def key_notes(chord_ids, profile, rng):
     """Pitches of the major/minor scale that best covers the phrase's chords, in MIDI 60-71."""
-    n, steps = _shape(chord_ids, meter)
+    n, steps = _shape(chord_ids)
     weight = chords.TEMPLATES[chord_ids].sum(1)                              # (N, 12)
     scales = np.array([[(k + s) % 12 for s in MAJOR_SCALE] for k in range(12)])   # (12 keys, 7)
     key = np.take_along_axis(weight[:, None, :].repeat(12, 1), scales[None], 2).sum(2).argmax(1)
@@ -51,10 +52,10 @@ def key_notes(chord_ids, profile, rng, meter=FOUR_FOUR):
     return _fill(_rhythm(n, steps, profile, rng), 60 + pcs)
 
 
-def chord_tone_notes(chord_ids, profile, rng, meter=FOUR_FOUR):
+def chord_tone_notes(chord_ids, profile, rng):
     """A random tone of the chord sounding at each onset (any pitch class over N.C.), in MIDI 60-71."""
-    n, steps = _shape(chord_ids, meter)
-    tones = chords.TEMPLATES[np.repeat(chord_ids, meter.steps_per_beat, 1)]      # (N, steps, 12)
+    n, steps = _shape(chord_ids)
+    tones = chords.TEMPLATES[np.repeat(chord_ids, SLOT_STEPS, 1)]      # (N, steps, 12)
     tones[tones.sum(-1) == 0] = 1
     pick = rng.random(tones.shape) * tones
     return _fill(_rhythm(n, steps, profile, rng), 60 + pick.argmax(-1))
@@ -72,7 +73,7 @@ class Markov:
         self.start = start / start.sum()
 
     def __call__(self, chord_ids, profile, rng, meter=FOUR_FOUR):
-        n, steps = _shape(chord_ids, meter)
+        n, steps = _shape(chord_ids)
         out = np.zeros((n, steps), int)
         out[:, 0] = rng.choice(C.VOCAB_SIZE, n, p=self.start)
         cumulative = self.transition.cumsum(1)

@@ -1,12 +1,13 @@
 """Objective melody metrics, the same code for real and generated music (numpy only).
 
-Inputs: tokens (N, steps) melody tokens and chord ids (N, beats) as the dataset stores them, in `meter`.
+Inputs: tokens (N, steps) melody tokens from a bar line in `meter`, and chord ids (N, slots) per 8th-note
+slot as the dataset stores them.
 """
 
 import numpy as np
 
 from ..core import constants as C
-from ..core.meter import FOUR_FOUR
+from ..core.meter import FOUR_FOUR, SLOT_STEPS, Meter
 from ..harmony import chords
 
 
@@ -31,7 +32,7 @@ def chord_tone_ratio(tokens, chord_ids, strong_beats_only=False, meter=FOUR_FOUR
 def chord_tone_steps(tokens, chord_ids, strong_beats_only=False, meter=FOUR_FOUR):
     """(hits, sounding) per melody: steps on a tone of the current chord, steps sounding over a chord."""
     pitch = sounding_pitch(tokens)
-    step_chords = np.repeat(np.asarray(chord_ids), meter.steps_per_beat, 1)
+    step_chords = np.repeat(np.asarray(chord_ids), SLOT_STEPS, 1)
     tones = chords.TEMPLATES[step_chords]                                              # (N, steps, 12)
     sounding = (pitch >= 0) & (step_chords > 0)
     if strong_beats_only:   # the meter's strong beats (4/4: beats 1 and 3)
@@ -41,8 +42,9 @@ def chord_tone_steps(tokens, chord_ids, strong_beats_only=False, meter=FOUR_FOUR
 
 
 def empty_bar_rate(tokens, meter=FOUR_FOUR):
+    """Share of the whole bars in which nothing sounds."""
     pitch = sounding_pitch(tokens)
-    bars = pitch.reshape(len(pitch), -1, meter.steps_per_bar)
+    bars = pitch[:, :meter.whole_bars(pitch.shape[1]) * meter.steps_per_bar].reshape(len(pitch), -1, meter.steps_per_bar)
     return float((bars < 0).all(-1).mean())
 
 
@@ -135,6 +137,16 @@ def summary(tokens, chord_ids, meter=FOUR_FOUR):
             "pitch_range": pitch_range(tokens), "fragment_rate": fragment_rate(tokens)}
 
 
+def summary_by_meter(tokens, chord_ids, meters):
+    """`summary` of each meter's rows (meters: (N, 2) numerator, denominator), averaged with the rows' shares."""
+    meters = np.asarray(meters).reshape(-1, 2)
+    parts = []
+    for num, den in np.unique(meters, axis=0):
+        rows = (meters[:, 0] == num) & (meters[:, 1] == den)
+        parts.append((rows.mean(), summary(tokens[rows], chord_ids[rows], Meter(int(num), int(den)))))
+    return {k: float(sum(w * m[k] for w, m in parts)) for k in parts[0][1]}
+
+
 # Metrics that the training loop watches, each compared with the corpus on its own scale.
 WATCHED = ("chord_tone_ratio", "strong_beat_chord_tone_ratio", "empty_bar_rate", "notes_per_bar",
            "pitch_class_entropy", "mean_abs_interval", "leap_rate")
@@ -172,11 +184,11 @@ def real_diversity(melody, chord_ids, previous, song, max_pairs=20000, seed=0, m
     """Diversity of real melodies over the same chords: bars with identical per-beat chords taken
     from different songs, compared step by step as `diversity` compares generated phrases."""
     melody, chord_ids = np.asarray(melody), np.asarray(chord_ids)
-    bar_steps, bar_beats = meter.steps_per_bar, meter.beats_per_bar
-    bars = melody.shape[1] // bar_steps
-    context = np.concatenate([previous, melody], 1)            # a HOLD at a bar line needs the bar before
-    sounding = sounding_pitch(context)[:, bar_steps:].reshape(len(melody), bars, bar_steps)
-    keys = [chord_ids[i, b * bar_beats:(b + 1) * bar_beats].tobytes()
+    bar_steps, bar_slots = meter.steps_per_bar, meter.steps_per_bar // SLOT_STEPS
+    bars = meter.whole_bars(melody.shape[1])
+    context = np.concatenate([previous, melody], 1)            # a HOLD at a bar line needs the steps before
+    sounding = sounding_pitch(context)[:, previous.shape[1]:][:, :bars * bar_steps].reshape(len(melody), bars, bar_steps)
+    keys = [chord_ids[i, b * bar_slots:(b + 1) * bar_slots].tobytes()
             for i in range(len(melody)) for b in range(bars)]
     groups = {}
     for row, key in enumerate(keys):

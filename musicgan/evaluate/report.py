@@ -9,7 +9,10 @@ import time
 
 import numpy as np
 
+from ..core.errors import UserError
+from ..core.meter import Meter
 from ..data.corpus import prepare
+from ..data.pipeline import conditions
 from ..generate.sampling import sample_phrases
 from ..harmony.chords import FEATURES
 from ..models.files import load_generator
@@ -30,25 +33,24 @@ SHORT = {"chord_tone_ratio": "chord", "strong_beat_chord_tone_ratio": "strong", 
          "classifier_accuracy": "2-sample", "distance": "distance"}
 
 
-def score(tokens, windows, finder, real_melody):
-    """Metrics of (W, S, steps) melodies over the W windows' chords, S per window."""
+MIN_WINDOWS = 50              # a meter (but the most common) with fewer held-out windows is too thin to judge
+
+
+def score(tokens, windows, finder, meter):
+    """Metrics of (W, S, steps) melodies over the W windows' chords, S per window, in `meter`."""
     w, s, steps = tokens.shape
     flat = tokens.reshape(w * s, steps)
     ids = np.repeat(windows["chords"], s, 0)
-    row = metrics.summary(flat, ids)
+    row = metrics.summary(flat, ids, meter)
     row["diversity"] = float(np.mean([metrics.diversity(t) for t in tokens])) if s > 1 else float("nan")
     row.update(novelty(flat, finder))
-    row["classifier_accuracy"] = two_sample_accuracy(real_melody, tokens[:, 0], windows["chords"],
+    row["classifier_accuracy"] = two_sample_accuracy(windows["melody"], tokens[:, 0], windows["chords"],
                                                     windows["song"])
     return row
 
 
-def evaluate(models_dir="models", data_dir="data", cache_dir=None, seeds=4, seed=0, max_windows=2048,
-             print_fn=print):
-    """The report: rows {name: metrics}, the bar's checks and what was compared, as a JSON-able dict."""
-    t0 = time.perf_counter()
-    generator, cfg, raw = load_generator(models_dir)
-    corpus = prepare(data_dir, cache_dir, cfg.representation, progress=False)
+def _held_out(cfg, raw, corpus, print_fn):
+    """(training split, held-out split, a note on what the held-out songs are)."""
     held = corpus.held_out(cfg.train.holdout, cfg.train.holdout_by)
     note = f"{len(np.unique(corpus.song[held]))} held-out songs (split by {cfg.train.holdout_by})"
     if "holdout" not in raw.get("train", {}):
@@ -57,55 +59,96 @@ def evaluate(models_dir="models", data_dir="data", cache_dir=None, seeds=4, seed
         held = np.ones(len(corpus.song), bool)
         note = "no held-out songs (holdout 0 or under 20 songs): judged on the training songs, which flatters it"
         print_fn(f"warning: {note}")
-    train_split = corpus.subset(~held) if (~held).any() else corpus
-    train_melody, _, _ = train_split.augmented(cfg.representation.transpose)
-    test = corpus.subset(held)
-    mel, ids, prev, source = test.augmented(cfg.representation.transpose, sources=True)
-    song = test.song[source]
-    rng = np.random.default_rng(seed)
-    pick = np.sort(rng.permutation(len(mel))[:max_windows])
-    windows = {"melody": mel[pick], "chords": ids[pick], "previous": prev[pick], "song": song[pick]}
-    w = len(pick)
-    print_fn(f"{w} chord windows from {note}, {seeds} melodies each; Markov chain fitted on "
-             f"{len(train_melody)} training phrases")
+    return (corpus.subset(~held) if (~held).any() else corpus), corpus.subset(held), note
 
-    finder = CopyFinder(train_melody)
-    rows = {"real (held out)": metrics.summary(windows["melody"], windows["chords"])}
+
+def judge(generator, windows, train_melody, profile, meter, seeds, rng):
+    """(rows {name: metrics}, chord-tone spreads) of the model and the baselines over `windows` in `meter`."""
+    w = len(windows["melody"])
+    finder = CopyFinder(train_melody, meter=meter)
+    rows = {"real (held out)": metrics.summary(windows["melody"], windows["chords"], meter)}
     rows["real (held out)"].update(
-        diversity=metrics.real_diversity(mel, ids, prev, song), classifier_accuracy=0.5,
-        **novelty(windows["melody"], finder))
-    real = rows["real (held out)"]
+        diversity=metrics.real_diversity(windows["all_melody"], windows["all_chords"], windows["all_previous"],
+                                         windows["all_song"], meter=meter),
+        classifier_accuracy=0.5, **novelty(windows["melody"], finder))
 
     def model(chord_ids, _profile, rng):
         repeat = len(chord_ids) // w
-        return sample_phrases(generator, FEATURES[chord_ids], rng, np.repeat(windows["previous"], repeat, 0))
+        return sample_phrases(generator, conditions(FEATURES[chord_ids], meter), rng,
+                              np.repeat(windows["previous"], repeat, 0))
 
-    profile = onset_profile(train_split.melody)
     makers = {"model": model, **all_baselines(train_melody)}
     for name, make in makers.items():
         tokens = make(np.repeat(windows["chords"], seeds, 0), profile, rng).reshape(w, seeds, -1)
-        rows[name] = score(tokens, windows, finder, windows["melody"])
+        rows[name] = score(tokens, windows, finder, meter)
         if name == "model":
             model_tokens = tokens
-        print_fn(f"scored {name}")
     for row in rows.values():
-        row["distance"] = metrics.distance(row, real, COMPARED)
-    boot = np.random.default_rng([seed, 1])          # its own draws: the rows stay as they were
-    spread = [chord_tone_spread(windows, model_tokens, strong, boot) for strong in (False, True)]
+        row["distance"] = metrics.distance(row, rows["real (held out)"], COMPARED)
+    boot = np.random.default_rng([int(rng.integers(1 << 30)), 1])   # its own draws: the rows stay as they were
+    spread = [chord_tone_spread(windows, model_tokens, strong, boot, meter) for strong in (False, True)]
+    return rows, spread
+
+
+def evaluate(models_dir="models", data_dir="data", cache_dir=None, seeds=4, seed=0, max_windows=2048,
+             print_fn=print):
+    """The report: per meter (with enough held-out windows) the rows {name: metrics} and the bar's
+    checks; overall, the rows averaged over the meters by their windows, and the bar on those."""
+    t0 = time.perf_counter()
+    generator, cfg, raw = load_generator(models_dir)
+    corpus = prepare(data_dir, cache_dir, cfg.representation, progress=False)
+    train_split, test, note = _held_out(cfg, raw, corpus, print_fn)
+    transpose = cfg.representation.transpose
+    train_melody, _, _ = train_split.augmented(transpose)
+    mel, ids, prev, source = test.augmented(transpose, sources=True)
+    song, meter_rows = test.song[source], test.meter[source]
+    rng = np.random.default_rng(seed)
+    pick = np.sort(rng.permutation(len(mel))[:max_windows])
+    per_meter, skipped = {}, {}
+    for name in corpus.meters():
+        m = Meter.parse(name)
+        mine = pick[(meter_rows[pick] == (m.numerator, m.denominator)).all(1)]
+        if len(mine) < MIN_WINDOWS and (per_meter or not len(mine)):    # the most common meter is always judged
+            skipped[name] = len(mine)
+            continue
+        everywhere = (meter_rows == (m.numerator, m.denominator)).all(1)
+        windows = {"melody": mel[mine], "chords": ids[mine], "previous": prev[mine], "song": song[mine],
+                   "all_melody": mel[everywhere], "all_chords": ids[everywhere], "all_previous": prev[everywhere],
+                   "all_song": song[everywhere]}
+        print_fn(f"{name}: {len(mine)} chord windows from {note}, {seeds} melodies each")
+        profile = onset_profile(train_split.melody[(train_split.meter == (m.numerator, m.denominator)).all(1)], m)
+        rows, spread = judge(generator, windows, train_melody, profile, m, seeds, rng)
+        per_meter[name] = {"windows": len(mine), "rows": rows, "bar": check_bar(rows, spread=spread)}
+    if not per_meter:
+        raise UserError(f"no meter has {MIN_WINDOWS} held-out chord windows in {data_dir} ({skipped}): evaluate "
+                        "needs more held-out music")
+    rows, spread = _pooled(per_meter)
     return {"models": str(models_dir), "epochs_trained": raw.get("epochs_trained"), "data": str(data_dir),
-            "windows": w, "seeds": seeds, "held_out": note, "rows": rows,
-            "bar": check_bar(rows, spread=spread),
-            "seconds": round(time.perf_counter() - t0, 1)}
+            "windows": sum(v["windows"] for v in per_meter.values()), "seeds": seeds, "held_out": note,
+            "meters": per_meter, "meters_too_thin": skipped, "rows": rows,
+            "bar": check_bar(rows, spread=spread), "seconds": round(time.perf_counter() - t0, 1)}
 
 
-def chord_tone_spread(windows, tokens, strong_beats_only, rng, rounds=200):
+def _pooled(per_meter):
+    """Rows averaged over meters with their windows as weights, and the spreads combined."""
+    total = sum(v["windows"] for v in per_meter.values())
+    share = {k: v["windows"] / total for k, v in per_meter.items()}
+    first = next(iter(per_meter.values()))
+    rows = {name: {key: float(sum(share[k] * v["rows"][name][key] for k, v in per_meter.items()))
+                   for key in first["rows"][name]} for name in first["rows"]}
+    spread = [float(np.sqrt(sum((share[k] * v["bar"][i]["spread"]) ** 2 for k, v in per_meter.items())))
+              for i in range(2)]
+    return rows, spread
+
+
+def chord_tone_spread(windows, tokens, strong_beats_only, rng, meter, rounds=200):
     """Standard deviation of the model's minus the real chord-tone ratio when the held-out songs are
     drawn again (a bootstrap over songs, with the windows of each): how far the check's margin is
     from chance. tokens: (W, S, steps) model melodies over the W windows."""
     w, s, steps = tokens.shape
-    real = metrics.chord_tone_steps(windows["melody"], windows["chords"], strong_beats_only)
+    real = metrics.chord_tone_steps(windows["melody"], windows["chords"], strong_beats_only, meter)
     fake = [x.reshape(w, s).sum(1) for x in metrics.chord_tone_steps(
-        tokens.reshape(w * s, steps), np.repeat(windows["chords"], s, 0), strong_beats_only)]
+        tokens.reshape(w * s, steps), np.repeat(windows["chords"], s, 0), strong_beats_only, meter)]
     songs, song_of = np.unique(windows["song"], return_inverse=True)
     per_song = [np.bincount(song_of, x, len(songs)) for x in (*real, *fake)]      # hits, sounding; real, fake
     draws = rng.multinomial(len(songs), np.full(len(songs), 1 / len(songs)), rounds)   # (rounds, songs)
@@ -146,16 +189,27 @@ def check_bar(rows, model="model", real="real (held out)", markov="markov", spre
     return out
 
 
-def format_report(report):
-    """The table (rows x metrics) and the bar's checks, as printed."""
+def _table(rows, bar, title):
     width = 10
-    lines = ["".ljust(20) + "".join(SHORT[c].rjust(width) for c in COLUMNS)]
-    for name, row in report["rows"].items():
+    lines = [title.ljust(20) + "".join(SHORT[c].rjust(width) for c in COLUMNS)]
+    for name, row in rows.items():
         lines.append(name[:20].ljust(20) + "".join(f"{row[c]:{width}.3f}" for c in COLUMNS))
-    passed = sum(c["ok"] for c in report["bar"])
-    lines += ["", f"quality bar for the model: {passed}/{len(report['bar'])} met"]
+    passed = sum(c["ok"] for c in bar)
+    lines += [f"quality bar for the model: {passed}/{len(bar)} met"]
     lines += [f"  {'ok  ' if c['ok'] else 'FAIL'}  {c['check']}: {c['value']:.3f} (target {c['target']:.3f}"
-              + (f"; ±{c['spread']:.3f} over songs)" if "spread" in c else ")") for c in report["bar"]]
+              + (f"; ±{c['spread']:.3f} over songs)" if "spread" in c else ")") for c in bar]
+    return lines
+
+
+def format_report(report):
+    """One table (rows x metrics) and the bar's checks per meter, then over all meters, as printed."""
+    lines = []
+    for name, part in report.get("meters", {}).items():
+        lines += _table(part["rows"], part["bar"], f"{name} ({part['windows']} windows)") + [""]
+    lines += _table(report["rows"], report["bar"], "all meters" if len(report.get("meters", {})) > 1 else "")
+    if report.get("meters_too_thin"):
+        lines.append(f"not judged (under {MIN_WINDOWS} held-out windows): "
+                     + ", ".join(f"{k} ({n})" for k, n in report["meters_too_thin"].items()))
     lines.append(f"distance = mean over {len(COMPARED)} metrics of |row - real| / max(|real|, 0.1) "
                  "(classifier: |acc - 0.5| / 0.5); 0 = like the held-out corpus")
     return "\n".join(lines)

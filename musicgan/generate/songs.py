@@ -6,6 +6,7 @@ from pathlib import Path
 
 from ..core.errors import UserError
 from ..core.files import write_text
+from ..core.meter import Meter
 from ..harmony.progression import parse_chord, parse_progression, progression_features
 from ..io.midi import write_song
 from ..models.files import load_generator
@@ -34,30 +35,50 @@ def song_paths(out, num_samples):
     return [out.with_name(f"{out.stem}_{i + 1:02d}{out.suffix}") for i in range(num_samples)]
 
 
+def model_meters(raw):
+    """{"4/4": phrases, ...} the model learned, most common first (models from before meters: 4/4)."""
+    known = raw.get("meters") or {"4/4": 1}
+    return dict(sorted(known.items(), key=lambda kv: -kv[1]))
+
+
+def choose_meter(meter, raw, models_dir):
+    """The `Meter` to write in: `meter` ("3/4") if the model knows it, else its most common one."""
+    known = model_meters(raw)
+    if meter is None:
+        return Meter.parse(next(iter(known)))
+    chosen = Meter.parse(meter)
+    if str(chosen) not in known:
+        raise UserError(f"the model in {models_dir} never learned {chosen}: it knows {', '.join(known)} "
+                        "(train one on music in that meter, or pick one of these with --meter)")
+    return chosen
+
+
 def generate_songs(progression, models_dir="models", bars=16, out="out/song.mid", num_samples=1, seed=0,
-                   temperature=1.0, bpm=100.0, accompaniment="block", melody_program=0, chord_program=0,
-                   key=None):
+                   temperature=1.0, bpm=100.0, accompaniment="pulse", melody_program=0, chord_program=0,
+                   key=None, meter=None):
     """Write `num_samples` songs over the progression; returns [(midi path, metadata dict)]."""
     if bars < 1:
         raise UserError(f"--bars must be at least 1, got {bars}")
     if not 20 <= bpm <= 400:
         raise UserError(f"--bpm must be 20-400, got {bpm}")
-    if temperature < 0:
-        raise UserError(f"--temperature must be >= 0, got {temperature}")
+    if not temperature >= 0:
+        raise UserError(f"--temperature must be a number >= 0, got {temperature}")
     bar_chords = parse_progression(progression)
     shift = key_shift(key)
     if shift:
         bar_chords = [[c.transposed(shift) for c in bar] for bar in bar_chords]
-    features, beat_chords = progression_features(bar_chords, bars)
-    generator, cfg, raw = load_generator(models_dir)
-    tokens = generate_melodies(generator, features, cfg.representation.phrase_bars, num_samples, seed, temperature)
+    generator, _cfg, raw = load_generator(models_dir)
+    meter = choose_meter(meter, raw, models_dir)
+    features, beat_chords = progression_features(bar_chords, bars, meter)
+    tokens = generate_melodies(generator, features, meter, num_samples, seed, temperature)
     names = [c.symbol for c in beat_chords]
     results = []
     for i, (path, melody) in enumerate(zip(song_paths(out, num_samples), tokens)):
-        write_song(render_song(melody, beat_chords, bpm, accompaniment, melody_program, chord_program), path)
+        write_song(render_song(melody, beat_chords, bpm, accompaniment, melody_program, chord_program, meter), path)
         meta = {"chords": " | ".join(" ".join(c.symbol for c in bar) for bar in bar_chords), "bars": bars,
-                "bpm": bpm, "seed": seed, "sample": i + 1, "temperature": temperature, "key_shift": shift,
-                "model": str(models_dir), "model_epochs": raw.get("epochs_trained"), "beat_chords": names}
+                "meter": str(meter), "bpm": bpm, "seed": seed, "sample": i + 1, "temperature": temperature,
+                "key_shift": shift, "model": str(models_dir), "model_epochs": raw.get("epochs_trained"),
+                "beat_chords": names}
         write_text(Path(path).with_suffix(".json"), json.dumps(meta, indent=1))
         results.append((Path(path), meta))
     return results

@@ -31,13 +31,14 @@ same key, or to change key from the best state of another key.
 """
 
 import functools
-from dataclasses import dataclass
 
 import numpy as np
 
+from ..core.config import CHORD_SPANS as SPANS
+from ..core.config import ChordInference
+from ..core.errors import ConfigError
 from . import chords
 
-SPANS = ("bar", "half", "beat")
 MAJOR_SCALE = (0, 2, 4, 5, 7, 9, 11)
 MINOR_SCALE = (0, 2, 3, 5, 7, 8, 11)       # harmonic minor: its dominant is a major (seventh) chord
 
@@ -46,40 +47,7 @@ class InferenceError(ValueError):
     """Input that chord inference cannot use (shapes, bars that do not divide into beats)."""
 
 
-@dataclass(frozen=True)
-class InferenceSettings:
-    """Every knob of chord inference. Defaults: the best of the settings bench/chord_inference.py
-    tried on the lead sheets, root per bar (see bench/chord_inference.json)."""
-    span: str = "half"               # unit chords are inferred on: "bar", "half" or "beat"
-    qualities: tuple = ("", "m", "7")  # chord kinds inferred: names in chords.QUALITIES
-    concentration: float = 10.0      # emission = exp(concentration * cosine); note_seq uses 100
-    bar_change_prob: float = 0.8     # P(chord change) at a bar line
-    mid_change_prob: float = 0.2     # P(chord change) at a span boundary inside a bar
-    key_change_prob: float = 0.001   # P(key change) between two spans
-    out_of_key_prob: float = 0.01    # P(a chord tone lies outside the key), the key-chord prior
-    primary_weight: float = 8.0      # the key's I, IV, V and V7 (minor: i, iv, V, V7) are this much likelier
-    key_prior: bool = True           # False: no keys, every chord equally likely
-    minor_keys: bool = True          # add the 12 harmonic-minor keys to the 12 major ones
-
-    def __post_init__(self):
-        object.__setattr__(self, "qualities", tuple(self.qualities))    # a JSON list hashes as a tuple
-        if self.span not in SPANS:
-            raise ValueError(f"span must be one of {', '.join(SPANS)}; got {self.span!r}")
-        known = [q for q, _ in chords.QUALITIES]
-        if not self.qualities or len(set(self.qualities)) != len(self.qualities) or \
-                any(q not in known for q in self.qualities):
-            raise ValueError(f"qualities must be distinct names among {known}; got {self.qualities!r}")
-        if not 0 < self.concentration < 1e4:
-            raise ValueError(f"concentration must be in (0, 1e4); got {self.concentration}")
-        for name in ("bar_change_prob", "mid_change_prob", "key_change_prob"):
-            if not 0 <= getattr(self, name) <= 1:
-                raise ValueError(f"{name} must be in [0, 1]; got {getattr(self, name)}")
-        if not 1 <= self.primary_weight <= 1e3:
-            raise ValueError(f"primary_weight must be in [1, 1000]; got {self.primary_weight}")
-        if not 0 < self.out_of_key_prob < 1:
-            raise ValueError(f"out_of_key_prob must be in (0, 1); got {self.out_of_key_prob}")
-
-
+InferenceSettings = ChordInference      # the settings live with the rest of the config
 DEFAULT = InferenceSettings()
 
 
@@ -123,6 +91,9 @@ def per_beat(span_ids, beats_per_span):
 def _model(settings):
     """(chord ids (C,), unit templates (C, 12), log P(chord | key) (K, C))."""
     quality = [q for q, _ in chords.QUALITIES]
+    unknown = [q for q in settings.qualities if q not in quality]
+    if unknown:
+        raise ConfigError(f"chord_inference.qualities: {unknown} are not chord kinds; known: {quality}")
     ids = np.array([chords.chord_id(r, quality.index(q)) for r in range(12) for q in settings.qualities])
     t = chords.TEMPLATES[ids].astype(np.float64)
     unit = t / np.linalg.norm(t, axis=1, keepdims=True)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..core import constants as C
-from ..core.meter import FOUR_FOUR
+from ..core.meter import FOUR_FOUR, SLOT_STEPS
 from .chords import NUM_QUALITIES, TEMPLATES, chord_id
 from .symbols import ACCEPTED, ChordError, parse_symbol
 
@@ -82,16 +82,19 @@ def parse_progression(text):
     return bars
 
 
-def bar_chords_per_beat(bar, beats=FOUR_FOUR.beats_per_bar):
-    """Spread one bar's chords over its beats: 1 chord -> all beats, 2 -> half each, 3 -> 2+1+1."""
-    n = len(bar)
+def bar_chords_per_beat(bar, meter=FOUR_FOUR):
+    """Spread one bar's chords over its beats: 1 chord -> all beats, 2 -> half each, 3 -> 2+1+1 in 4/4."""
+    n, beats = len(bar), meter.beats_per_bar
     if n > beats:
-        raise ChordError(f"{n} chords in one bar ({' '.join(c.symbol for c in bar)}): at most {beats}")
+        raise ChordError(f"{n} chords in one bar ({' '.join(c.symbol for c in bar)}): at most {beats} in {meter}, "
+                         "a chord a beat")
     per = [beats // n + (1 if i < beats % n else 0) for i in range(n)]
     return [c for c, k in zip(bar, per) for _ in range(k)]
 
 
-def progression_features(bars, num_bars):
-    """(num_bars * beats, 24) features and the per-beat `Chord`s, repeating the progression to fill."""
-    beats = [c for i in range(num_bars) for c in bar_chords_per_beat(bars[i % len(bars)])]
-    return np.stack([c.features for c in beats]), beats
+def progression_features(bars, num_bars, meter=FOUR_FOUR):
+    """(slots, 24) chord features per 8th-note slot of `num_bars` bars in `meter`, and the per-beat
+    `Chord`s, repeating the progression to fill."""
+    beats = [c for i in range(num_bars) for c in bar_chords_per_beat(bars[i % len(bars)], meter)]
+    per_beat = np.stack([c.features for c in beats])
+    return np.repeat(per_beat, meter.steps_per_beat // SLOT_STEPS, 0), beats

@@ -37,6 +37,7 @@ class Song:
     time_signatures: list = field(default_factory=lambda: [(4, 4, 0.0)])   # (num, den, seconds)
     beats: np.ndarray = None                # (beats,) seconds, tempo changes respected
     downbeats: np.ndarray = None            # (bars,) seconds, time signatures respected
+    end: float = None                       # seconds: written files last this long even if silent at the end
 
 
 def make_track(name, notes, program=0, is_drum=False, velocity=90):
@@ -129,6 +130,8 @@ def song_to_pretty_midi(song):
         inst.notes = [pretty_midi.Note(velocity=int(t.velocity), pitch=int(p), start=float(s), end=float(e))
                       for p, s, e in zip(t.pitches, t.starts, t.ends)]
         pm.instruments.append(inst)
+    if song.end is not None and pm.instruments:      # an event at the end makes players keep the last bar
+        pm.instruments[0].control_changes.append(pretty_midi.ControlChange(123, 0, float(song.end)))
     return pm
 
 

@@ -30,8 +30,8 @@ def load_generator(models_dir, engine="numpy"):
         raise ModelError(f"cannot load {path} ({str(e).splitlines()[0][:100]}); retrain it with "
                          f"`python train.py --models {models_dir} --fresh`") from None
     rep, model = cfg.representation, cfg.model
-    expected = {"noise": (model.latent,), "chords": (rep.phrase_beats, C.CHORD_DIM),
-                "previous": (rep.meter.steps_per_bar,)}
+    expected = {"noise": (model.latent,), "chords": (rep.phrase_slots, C.CONDITION_DIM),
+                "previous": (rep.context_steps,)}
     found = {i.name: tuple(i.shape[1:]) for i in generator.inputs}
     output = tuple(generator.output.shape[1:])
     if found != expected or output != (rep.phrase_steps, C.VOCAB_SIZE):

@@ -1,10 +1,11 @@
 """The conditional GAN's functional Keras models: generator, discriminator and the two wired as `gan`.
 
-Both networks see the chords in every block (MidiNet style) and the bar before the phrase, so a
-song of any length is written phrase by phrase, each conditioned on how the last one ended.
-Shapes: noise (B, latent); chords (B, beats, 24) per beat; previous (B, steps per bar) tokens;
-melody (B, steps, VOCAB) one-hot or probabilities. The generator upsamples beats to 8ths to 16ths,
-the discriminator downsamples back to beats and bars: 4/4 for now (`Representation.meter`).
+Both networks see the conditions in every block (MidiNet style) and the steps before the phrase,
+so a song of any length is written phrase by phrase, each conditioned on how the last one ended.
+Shapes: noise (B, latent); chords (B, slots, CONDITION_DIM): chord and meter features per 8th-note
+slot; previous (B, context steps) tokens; melody (B, steps, VOCAB) one-hot or probabilities. The
+generator grows quarter notes -> 8ths -> 16ths; the discriminator shrinks 16ths -> 8ths -> quarters
+-> steps/16. Nothing here assumes a meter: where the bars and beats are is in the conditions.
 """
 
 import keras
@@ -16,8 +17,8 @@ from ..core import constants as C
 
 def _inputs(rep, first):
     """The condition inputs shared by both networks, after the network's own first input."""
-    chords = keras.Input((rep.phrase_beats, C.CHORD_DIM), name="chords")
-    previous = keras.Input((rep.meter.steps_per_bar,), dtype="int32", name="previous")
+    chords = keras.Input((rep.phrase_slots, C.CONDITION_DIM), name="chords")
+    previous = keras.Input((rep.context_steps,), dtype="int32", name="previous")
     return [first, chords, previous]
 
 
@@ -27,7 +28,7 @@ def _previous_summary(previous, cfg, name):
 
 
 def _block(x, chords_at, width, name, strides=1):
-    """Concatenate the chords at this resolution, then convolve: (B, T, ·) -> (B, T/strides, width)."""
+    """Concatenate the conditions at this resolution, then convolve: (B, T, ·) -> (B, T/strides, width)."""
     x = layers.Concatenate(name=f"{name}_cond")([x, chords_at])
     x = layers.Conv1D(width, 5, strides=strides, padding="same", name=f"{name}_conv")(x)
     return layers.LeakyReLU(0.2, name=f"{name}_act")(x)
@@ -35,19 +36,18 @@ def _block(x, chords_at, width, name, strides=1):
 
 def build_generator(rep, cfg):
     """generator(noise, chords, previous) -> (B, steps, VOCAB) token probabilities."""
-    beats = rep.phrase_beats
+    quarters = rep.phrase_slots // 2
     noise, chords, previous = inputs = _inputs(rep, keras.Input((cfg.latent,), name="noise"))
     prev = _previous_summary(previous, cfg, "g")
     x = layers.Concatenate(name="g_seed")([noise, prev])
-    x = layers.Dense(beats * cfg.width, activation="relu", name="g_dense")(x)
-    x = layers.Reshape((beats, cfg.width), name="g_reshape")(x)              # one slot a beat
-    x = _block(x, chords, cfg.width, "g_beat")
-    chords_x2 = layers.UpSampling1D(2, name="g_chords_x2")(chords)
-    x = _block(layers.UpSampling1D(2, name="g_up1")(x), chords_x2, cfg.width, "g_8th")
-    chords_x4 = layers.UpSampling1D(rep.meter.steps_per_beat, name="g_chords_x4")(chords)
-    x = _block(layers.UpSampling1D(2, name="g_up2")(x), chords_x4, cfg.width, "g_16th")
-    x = _block(x, chords_x4, cfg.width, "g_16th_b")
-    x = layers.Concatenate(name="g_out_cond")([x, chords_x4])
+    x = layers.Dense(quarters * cfg.width, activation="relu", name="g_dense")(x)
+    x = layers.Reshape((quarters, cfg.width), name="g_reshape")(x)             # one slot a quarter note
+    x = _block(x, layers.AveragePooling1D(2, name="g_chords_quarter")(chords), cfg.width, "g_beat")
+    x = _block(layers.UpSampling1D(2, name="g_up1")(x), chords, cfg.width, "g_8th")
+    chords_16th = layers.UpSampling1D(2, name="g_chords_16th")(chords)
+    x = _block(layers.UpSampling1D(2, name="g_up2")(x), chords_16th, cfg.width, "g_16th")
+    x = _block(x, chords_16th, cfg.width, "g_16th_b")
+    x = layers.Concatenate(name="g_out_cond")([x, chords_16th])
     probs = layers.Conv1D(C.VOCAB_SIZE, 1, activation="softmax", name="tokens")(x)
     return keras.Model(inputs, probs, name="generator")
 
@@ -55,8 +55,8 @@ def build_generator(rep, cfg):
 def build_discriminator(rep, cfg):
     """discriminator(melody, chords, previous) -> (B, 1) logit; layer 'd_features' feeds feature matching."""
     melody, chords, previous = inputs = _inputs(rep, keras.Input((rep.phrase_steps, C.VOCAB_SIZE), name="melody"))
-    chords_x4 = layers.UpSampling1D(rep.meter.steps_per_beat, name="d_chords_x4")(chords)
-    chords_x2 = layers.UpSampling1D(2, name="d_chords_x2")(chords)
+    chords_16th = layers.UpSampling1D(2, name="d_chords_16th")(chords)
+    chords_quarter = layers.AveragePooling1D(2, name="d_chords_quarter")(chords)
     x = melody
     if cfg.pitch_channel:   # a fixed projection: onset height in octaves around F#4, 0 for rest/hold,
         # so that melodic intervals are one linear filter away instead of 39x39 token pairs
@@ -65,10 +65,10 @@ def build_discriminator(rep, cfg):
         h = layers.Dense(1, use_bias=False, trainable=False, name="d_pitch_height",
                          kernel_initializer=keras.initializers.Constant(height))(melody)
         x = layers.Concatenate(name="d_melody_height")([melody, h])
-    x = _block(x, chords_x4, cfg.width, "d_16th")
-    x = _block(x, chords_x4, cfg.width, "d_8th", strides=2)
-    x = _block(x, chords_x2, cfg.width, "d_beat", strides=2)
-    x = _block(x, chords, cfg.width, "d_bar", strides=rep.meter.beats_per_bar)  # (B, bars, width)
+    x = _block(x, chords_16th, cfg.width, "d_16th")
+    x = _block(x, chords_16th, cfg.width, "d_8th", strides=2)
+    x = _block(x, chords, cfg.width, "d_beat", strides=2)
+    x = _block(x, chords_quarter, cfg.width, "d_bar", strides=4)             # (B, steps / 16, width)
     x = layers.Flatten(name="d_flat")(x)
     x = layers.Concatenate(name="d_join")([x, _previous_summary(previous, cfg, "d")])
     features = layers.Dense(cfg.width, name="d_features")(x)

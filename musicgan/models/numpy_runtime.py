@@ -70,6 +70,13 @@ def _layer_fn(kind, cfg, weights):
         return lambda xs: np.concatenate(xs, cfg["axis"])
     if kind == "UpSampling1D":
         return lambda xs: np.repeat(xs[0], cfg["size"], 1)
+    if kind == "AveragePooling1D":
+        size = cfg["pool_size"][0] if isinstance(cfg["pool_size"], list) else cfg["pool_size"]
+        need("strides", [size], size)
+        need("padding", "valid")
+        need("data_format", "channels_last")
+        return lambda xs: xs[0][:, :xs[0].shape[1] // size * size].reshape(
+            len(xs[0]), -1, size, xs[0].shape[2]).mean(2)
     if kind == "LeakyReLU":
         slope = np.float32(cfg["negative_slope"])
         return lambda xs: np.where(xs[0] > 0, xs[0], slope * xs[0])

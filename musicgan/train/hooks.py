@@ -10,6 +10,8 @@ import tensorflow as tf
 
 from ..core.config import load_config
 from ..core.files import write_text
+from ..core.meter import Meter
+from ..data.pipeline import conditions
 from ..evaluate import metrics
 from ..generate.arrangement import render_song
 from ..generate.sampling import generate_melodies, sample_phrases
@@ -23,6 +25,7 @@ SAMPLE_PROGRESSIONS = ("C G Am F", "Am F C G", "Dm7 G7 Cmaj7 Cmaj7")
 LOG_FIELDS = ("epoch", "d_loss", "g_loss", "d_real", "d_fake", "seconds", "quality", "chord_tone_ratio",
               "notes_per_bar", "mean_abs_interval", "diversity")
 QUALITY_WINDOWS, QUALITY_SAMPLES = 16, 8     # corpus chord windows x noises per window, fixed per run
+SAMPLE_METERS = 4                            # sample songs in at most this many of the corpus' meters
 
 
 class EpochEnd:
@@ -31,7 +34,8 @@ class EpochEnd:
     def __init__(self, gan, cfg, models_dir, corpus, summary, command, print_fn):
         self.gan, self.cfg, self.models_dir = gan, cfg, Path(models_dir)
         self.summary, self.command, self.print_fn = summary, command, print_fn
-        self.watch = QualityWatch(corpus.melody, corpus.chords, cfg.train.seed)
+        self.watch = QualityWatch(corpus.melody, corpus.chords, corpus.meter, cfg.train.seed)
+        self.meters = corpus.meters()
         self.log_path = self.models_dir / "training_log.csv"
         self.rows = read_log(self.log_path, int(gan.epoch.numpy()))
         self.writer = tf.summary.create_file_writer(str(self.models_dir / "logs"))
@@ -57,7 +61,7 @@ class EpochEnd:
 
     def quality(self, done, row):
         """Samples to listen to, the quality watch's figures, and the best generator so far."""
-        write_samples(self.gan.generator, self.models_dir, done, self.cfg.representation)
+        write_samples(self.gan.generator, self.models_dir, done, self.meters)
         quality = self.watch(self.gan.generator)
         row.update({k: round(quality[k], 4) for k in LOG_FIELDS if k in quality})
         for warning in metrics.warnings_for(quality):
@@ -65,11 +69,12 @@ class EpochEnd:
         # lower is closer to the corpus
         if self.gan.picks_best and quality["quality"] < best_quality(self.models_dir / "best"):
             save_models(self.gan, self.models_dir / "best", self.cfg, {"epochs_trained": done, "command": self.command,
-                                                                     "quality": quality}, generator_only=True)
+                                                                     "meters": self.meters, "quality": quality},
+                        generator_only=True)
 
     def export(self, done):
-        save_models(self.gan, self.models_dir, self.cfg,
-                    {"batch": self.summary, "epochs_trained": done, "command": self.command})
+        save_models(self.gan, self.models_dir, self.cfg, {"batch": self.summary, "epochs_trained": done,
+                                                          "command": self.command, "meters": self.meters})
 
 
 def save_models(gan, models_dir, cfg, extra, generator_only=False):
@@ -80,15 +85,17 @@ def save_models(gan, models_dir, cfg, extra, generator_only=False):
     save_model_files(models, models_dir, cfg, extra)
 
 
-def write_samples(generator, models_dir, epoch, rep, bpm=100.0):
-    """One MIDI file per fixed progression (4 phrases) in models/samples/, so progress can be heard."""
+def write_samples(generator, models_dir, epoch, meters, bpm=100.0):
+    """8 bars over each fixed progression in models/samples/, in the corpus' most common meter, and over
+    the first in each of its other meters (up to SAMPLE_METERS), so progress can be heard."""
+    first, *others = [Meter.parse(m) for m in list(meters)[:SAMPLE_METERS]]
+    jobs = [(first, text) for text in SAMPLE_PROGRESSIONS] + [(m, SAMPLE_PROGRESSIONS[0]) for m in others]
     paths = []
-    for k, text in enumerate(SAMPLE_PROGRESSIONS):
-        bars = parse_progression(text)
-        features, beat_chords = progression_features(bars, 2 * rep.phrase_bars)
-        tokens = generate_melodies(generator, features, rep.phrase_bars, seed=k, meter=rep.meter)[0]
-        path = Path(models_dir) / "samples" / f"epoch{epoch:04d}_{k + 1}.mid"
-        write_song(render_song(tokens, beat_chords, bpm, meter=rep.meter), path)
+    for k, (meter, text) in enumerate(jobs):
+        features, beat_chords = progression_features(parse_progression(text), 8, meter)
+        tokens = generate_melodies(generator, features, meter, seed=k)[0]
+        path = Path(models_dir) / "samples" / f"epoch{epoch:04d}_{k + 1}_{meter.numerator}-{meter.denominator}.mid"
+        write_song(render_song(tokens, beat_chords, bpm, meter=meter), path)
         paths.append(path)
     return paths
 
@@ -99,16 +106,17 @@ class QualityWatch:
     GAN losses do not say when the music got good; this does, every `sample_every` epochs.
     """
 
-    def __init__(self, melody, chord_ids, seed):
+    def __init__(self, melody, chord_ids, meters, seed):
         rng = np.random.default_rng(seed)
         pick = rng.choice(len(melody), min(QUALITY_WINDOWS, len(melody)), replace=False)
-        self.ids = np.repeat(chord_ids[pick], QUALITY_SAMPLES, 0)          # (windows * samples, beats)
-        self.real = metrics.summary(melody, chord_ids)                     # the whole corpus
+        self.ids = np.repeat(chord_ids[pick], QUALITY_SAMPLES, 0)          # (windows * samples, slots)
+        self.meters = np.repeat(meters[pick], QUALITY_SAMPLES, 0)
+        self.real = metrics.summary_by_meter(melody, chord_ids, meters)    # the whole corpus
         self.seed = seed
 
     def __call__(self, generator):
-        tokens = sample_phrases(generator, FEATURES[self.ids], np.random.default_rng(self.seed))
-        m = metrics.summary(tokens, self.ids)
+        tokens = sample_phrases(generator, conditions(FEATURES[self.ids], self.meters), np.random.default_rng(self.seed))
+        m = metrics.summary_by_meter(tokens, self.ids, self.meters)
         m["diversity"] = float(np.mean([metrics.diversity(w) for w in tokens.reshape(-1, QUALITY_SAMPLES,
                                                                                       tokens.shape[1])]))
         m["quality"] = metrics.distance(m, self.real)

@@ -3,7 +3,7 @@ per-example clipped and noised gradients, and public conditions for the generato
 
 Only the discriminator reads private data, so the generator (trained through D alone, on
 conditions drawn from public music theory) is private by post-processing. Shapes: melody (b,)
-rows of (steps,) tokens; chords (b, beats, 24); previous (b, steps per bar); b varies (Poisson
+rows of (steps,) tokens; conditions (b, slots, CONDITION_DIM); previous (b, context steps); b varies (Poisson
 sampling). The accountant is `accounting`.
 """
 
@@ -14,6 +14,8 @@ import numpy as np
 import tensorflow as tf
 
 from ..core import constants as C
+from ..core.meter import SLOT_STEPS, Meter
+from ..data.pipeline import conditions
 from ..harmony import chords as chords_mod
 from ..models import losses
 from . import accounting
@@ -21,6 +23,7 @@ from .trainer import GAN, TrainingError, batch_noise
 
 # chords of a major key (root above the tonic, quality) that G's public conditions are drawn from
 DIATONIC = ((0, ""), (2, "m"), (4, "m"), (5, ""), (7, ""), (7, "7"), (9, "m"), (2, "m7"), (0, "maj7"))
+PUBLIC_METERS = ("4/4", "3/4", "6/8", "2/4")   # the meters G's public conditions are drawn in
 
 
 def fresh_secret():
@@ -47,23 +50,29 @@ def poisson_batches(unit_id, batch_size, iterations, secret, epoch):
     return out
 
 
-def batches(melody, chord_ids, previous, picks):
-    """tf batches (melody int32, chord features float32, previous int32) for lists of row indices."""
+def batches(rows, picks):
+    """tf batches (melody int32, conditions float32, previous int32) of `Rows` for lists of row indices."""
     for idx in picks:
-        yield (tf.constant(melody[idx].astype(np.int32)), tf.constant(chords_mod.FEATURES[chord_ids[idx]]),
-               tf.constant(previous[idx].astype(np.int32)))
+        yield (tf.constant(rows.melody[idx].astype(np.int32)),
+               tf.constant(conditions(chords_mod.FEATURES[rows.chords[idx]], rows.meter[idx])),
+               tf.constant(rows.previous[idx].astype(np.int32)))
 
 
 def public_conditions(rng, n, rep):
-    """Conditions for the generator step that no training data touched: a random major key, one
-    random diatonic chord a bar, and a bar of rests before the phrase (as in generation)."""
+    """Conditions for the generator step that no training data touched: a random major key and one of
+    PUBLIC_METERS, one random diatonic chord a bar, and rests before the phrase (as in generation)."""
     names = [q for q, _ in chords_mod.QUALITIES]
     table = np.array([[chords_mod.chord_id((key + r) % 12, names.index(q)) for r, q in DIATONIC] for key in range(12)])
-    keys = rng.integers(0, 12, (n, 1))
-    bars = table[keys, rng.integers(0, len(DIATONIC), (n, rep.phrase_bars))]       # (n, bars)
-    ids = np.repeat(bars, rep.meter.beats_per_bar, 1)                                 # (n, beats)
-    return (tf.constant(chords_mod.FEATURES[ids]),
-            tf.constant(np.full((n, rep.meter.steps_per_bar), C.REST, np.int32)))
+    meters = [Meter.parse(m) for m in PUBLIC_METERS]
+    which = rng.integers(0, len(meters), n)
+    ids = np.zeros((n, rep.phrase_slots), int)
+    for i, k in enumerate(which):
+        slots_per_bar = meters[k].steps_per_bar // SLOT_STEPS
+        bars = table[rng.integers(0, 12), rng.integers(0, len(DIATONIC), -(-rep.phrase_slots // slots_per_bar))]
+        ids[i] = np.repeat(bars, slots_per_bar)[:rep.phrase_slots]
+    meter_rows = np.array([(meters[k].numerator, meters[k].denominator) for k in which])
+    return (tf.constant(conditions(chords_mod.FEATURES[ids], meter_rows)),
+            tf.constant(np.full((n, rep.context_steps), C.REST, np.int32)))
 
 
 # ---------------------------------------------------------------- the private step
@@ -105,8 +114,8 @@ class PrivateGAN(GAN):
         """The D step's input signature: one trace for every Poisson batch size."""
         rep = self.cfg.representation
         return [(tf.TensorSpec([None, rep.phrase_steps], tf.int32),
-                 tf.TensorSpec([None, rep.phrase_beats, C.CHORD_DIM], tf.float32),
-                 tf.TensorSpec([None, rep.meter.steps_per_bar], tf.int32))]
+                 tf.TensorSpec([None, rep.phrase_slots, C.CONDITION_DIM], tf.float32),
+                 tf.TensorSpec([None, rep.context_steps], tf.int32))]
 
     # ------------------------------------------------------------ what an epoch is
 
@@ -121,7 +130,7 @@ class PrivateGAN(GAN):
     def epoch_batches(self, rows, epoch, start):
         iters = self.plan["iterations_per_epoch"]
         picks = poisson_batches(rows.unit_id, self.cfg.train.batch_size, iters, int(self.secret.numpy()), epoch)
-        return batches(rows.melody, rows.chords, rows.previous, picks[start:])
+        return batches(rows, picks[start:])
 
     def before_epoch(self, epoch, iterations):
         target = self.cfg.privacy.target_epsilon

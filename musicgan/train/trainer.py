@@ -73,8 +73,8 @@ class GAN:
     def epoch_batches(self, rows, epoch, start):
         """The epoch's batches from iteration `start` on: a permutation keyed by (seed, epoch), with noise."""
         t = self.cfg.train
-        data = with_noise(tf_dataset(rows.melody, rows.chords, rows.previous, t.batch_size, epoch, t.seed,
-                                     drop_remainder=t.drop_remainder), self.cfg, epoch).skip(start)
+        data = with_noise(tf_dataset(rows.melody, rows.chords, rows.previous, rows.meter, t.batch_size, epoch,
+                                     t.seed, drop_remainder=t.drop_remainder), self.cfg, epoch).skip(start)
         return self.strategy.experimental_distribute_dataset(data.with_options(_SPLIT_BATCHES))
 
     def before_epoch(self, epoch, iterations):
