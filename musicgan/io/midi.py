@@ -38,6 +38,8 @@ class Song:
     beats: np.ndarray = None                # (beats,) seconds, tempo changes respected
     downbeats: np.ndarray = None            # (bars,) seconds, time signatures respected
     end: float = None                       # seconds: written files last this long even if silent at the end
+    key_signatures: list = field(default_factory=list)   # (key_number, seconds): 0-11 C..B major, 12-23 minor
+    resolution: int = 220                   # MIDI ticks per quarter note (480 holds triplets exactly)
 
 
 def make_track(name, notes, program=0, is_drum=False, velocity=90):
@@ -117,14 +119,17 @@ def read_song(path):
     sigs = [(ts.numerator, ts.denominator, ts.time) for ts in pm.time_signature_changes]
     return Song(tracks=tracks, bpm=float(bpms[0]) if len(bpms) else C.DEFAULT_BPM,
                 time_signatures=sigs or [(4, 4, 0.0)],
-                beats=pm.get_beats(), downbeats=pm.get_downbeats())
+                beats=pm.get_beats(), downbeats=pm.get_downbeats(),
+                key_signatures=[(k.key_number, k.time) for k in pm.key_signature_changes],
+                resolution=pm.resolution)
 
 
 def song_to_pretty_midi(song):
     import pretty_midi
 
-    pm = pretty_midi.PrettyMIDI(initial_tempo=song.bpm)
+    pm = pretty_midi.PrettyMIDI(resolution=song.resolution, initial_tempo=song.bpm)
     pm.time_signature_changes = [pretty_midi.TimeSignature(n, d, t) for n, d, t in song.time_signatures]
+    pm.key_signature_changes = [pretty_midi.KeySignature(int(k), float(t)) for k, t in song.key_signatures]
     for t in song.tracks:
         inst = pretty_midi.Instrument(program=int(t.program), is_drum=t.is_drum, name=t.name)
         inst.notes = [pretty_midi.Note(velocity=int(t.velocity), pitch=int(p), start=float(s), end=float(e))
