@@ -42,6 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from musicgan.data import phrases as encoding
 from musicgan.data.grid import song_grid
 from musicgan.data.melody import pick_melody
+from musicgan.harmony.progression import ChordError, parse_chord
 from musicgan.harmony import chords
 from musicgan.harmony.inference import (
     DEFAULT,
@@ -105,8 +106,8 @@ def symbol_id(cs):
     """(chord id, how) of a music21 ChordSymbol: musicgan's grammar on its figure, else music21's reading."""
     figure = re.sub(r"^([A-Ga-g])-", r"\1b", cs.figure.strip())
     try:
-        return chords.parse_chord(figure).id, "grammar"
-    except chords.ChordError:
+        return parse_chord(figure).id, "grammar"
+    except ChordError:
         kind = KINDS.get(cs.chordKind)
         if kind is None:
             return -1, f"unreadable {cs.figure!r}"

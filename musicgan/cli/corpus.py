@@ -12,7 +12,7 @@ def run(args):
 
     export = {"chorales": export_chorales, "folk": export_folk}[args.source]
     result = export(args.out or DEFAULT_OUT[args.source], jobs=args.jobs, limit=args.limit, progress=not args.quiet)
-    print(json.dumps({k: v for k, v in result.items() if k != "skipped_tunes"}, indent=1))
+    print(json.dumps({k: v for k, v in result.items() if k != "skipped tunes"}, indent=1))
     return 0
 
 

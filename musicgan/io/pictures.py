@@ -16,10 +16,11 @@ def _to_beats(seconds, beat_times):
     return np.interp(seconds, grid, np.append(np.arange(len(beat_times)), len(beat_times) - 1 + 1e4))
 
 
-def piano_roll_png(midi_path, png_path, chord_names=None, beats_per_bar=4, title=None):
+def piano_roll_png(midi_path, png_path, chord_names=None, title=None):
     """Draw `midi_path` as a piano roll PNG; `chord_names` is one chord name per beat (optional).
 
-    The track named 'Melody' (as generate.py writes it) is drawn in colour, the others in grey.
+    The track named 'Melody' (as generate.py writes it) is drawn in colour, the others in grey; bar
+    lines stand at the file's own downbeats, so a waltz shows bars of three beats and 6/8 of two.
     """
     from matplotlib.figure import Figure  # no pyplot: no GUI backend, no global state
 
@@ -27,7 +28,8 @@ def piano_roll_png(midi_path, png_path, chord_names=None, beats_per_bar=4, title
     melody = next((i for i, t in enumerate(song.tracks) if t.name == MELODY_TRACK), None)
     beats = np.asarray(song.beats, dtype=float)
     end = max(float(_to_beats(t.ends.max(), beats)) for t in song.tracks)
-    total = max(int(np.ceil(end / beats_per_bar)) * beats_per_bar, len(chord_names or []), beats_per_bar)
+    total = max(int(np.ceil(end - 1e-6)), len(chord_names or []), 1)
+    bars = [float(b) for b in _to_beats(np.asarray(song.downbeats, float), beats) if b < total - 1e-6] + [total]
     fig = Figure(figsize=(min(max(6.0, 0.22 * total), 40.0), 4.0), dpi=100)
     ax = fig.add_subplot()
     pitches = []
@@ -40,7 +42,7 @@ def piano_roll_png(midi_path, png_path, chord_names=None, beats_per_bar=4, title
         ax.barh(track.pitches, stop - start, left=start, height=0.8, linewidth=0, **style)
         pitches.extend(track.pitches)
     low, high = (min(pitches) - 2, max(pitches) + 3) if pitches else (48, 84)
-    for b in range(0, total + 1, beats_per_bar):
+    for b in bars:
         ax.axvline(b, color="black", lw=0.8, zorder=1)
     previous = None
     for beat, name in enumerate(chord_names or []):
@@ -48,9 +50,9 @@ def piano_roll_png(midi_path, png_path, chord_names=None, beats_per_bar=4, title
             ax.text(beat, 1.01, str(name), fontsize=8, va="bottom", transform=ax.get_xaxis_transform())
             previous = name
     ax.set_xlim(0, total)
-    ax.set_xticks(range(0, total + 1, beats_per_bar))
+    ax.set_xticks(bars, [str(k + 1) for k in range(len(bars))])
     ax.set_ylim(low, high)
-    ax.set_xlabel("beat")
+    ax.set_xlabel("bar")
     ax.set_ylabel("MIDI pitch")
     if title:
         ax.set_title(title, pad=14 if chord_names else 6)
