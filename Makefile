@@ -31,6 +31,7 @@ deps-test:      # ... and Chromium runs the audition page's browser test
 
 demo: deps-demo $(VENV)/.installed
 	$(PY) generate.py --chords "C G Am F" --bars 16 --out out/song.mid --num-samples 3 --wav --png
+	$(PY) generate.py --chords "A: C G Am F; B: F G | C C" --form AABA --out out/aaba.mid --wav --png
 	$(PY) -m musicgan audition out/
 
 test: deps-test $(VENV)/.installed

@@ -84,3 +84,18 @@ def test_recognise_silence_and_passing_tone():
 def test_transpose_ids():
     ids = np.array([0, parse_chord("Am").id, parse_chord("B7").id])
     assert [chords.chord_name(i) for i in chords.transpose_ids(ids, 3)] == ["N.C.", "Cm", "D7"]
+
+
+def test_a_song_of_named_sections_in_a_form():
+    plan = progression.parse_song("A: C G Am F; B: F G | C C", "AABA")
+    assert [(name, len(bars)) for name, bars in plan] == [("A", 4), ("A", 4), ("B", 2), ("A", 4)]
+    assert [c.symbol for c in plan[2][1][0]] == ["F", "G"]
+    assert [n for n, _ in progression.parse_song("verse: C F; chorus: G C", "verse chorus verse")] == \
+        ["verse", "chorus", "verse"]
+    assert [n for n, _ in progression.parse_song("A: C; B: G")] == ["A", "B"]            # as written
+    assert progression.parse_song("C G Am F")[0][0] == ""                                  # no sections
+    for text, form, message in [("A: C; B: G", "ABX", "names X; the sections are A, B"),
+                                ("A: C; G F", None, "'G F' has none"), ("A: C; A: G", None, "written twice"),
+                                ("C G", "AB", "the progression has none")]:
+        with pytest.raises(ChordError, match=message):
+            progression.parse_song(text, form)

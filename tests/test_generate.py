@@ -187,3 +187,34 @@ def test_generate_does_not_load_tensorflow(models, tmp_path):
     root = Path(__file__).resolve().parent.parent
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root).stdout
     assert out.strip().splitlines()[-1] == "[]"
+
+
+def test_a_form_repeats_its_sections_and_the_song_ends_on_a_chord_tone(models, tmp_path):
+    args = ["--chords", "A: C G Am F; B: F G | C C", "--form", "AABA", "--bpm", "120", "--seed", "3"]
+    assert _gen(models, tmp_path, *args) == 0
+    pm = pretty_midi.PrettyMIDI(str(tmp_path / "song.mid"))
+    assert pm.get_end_time() == pytest.approx(14 * 2.0)                  # 4 + 4 + 2 + 4 bars of 4/4
+    notes = pm.instruments[0].notes
+
+    def section(first_bar, bars):
+        return [(round(n.start - first_bar * 2.0, 6), n.pitch) for n in notes
+                if first_bar * 2.0 <= n.start < (first_bar + bars) * 2.0]
+
+    assert section(0, 4) == section(4, 4) and section(0, 4)[:-1] == section(10, 4)[:-1]   # A A B A
+    assert notes[-1].pitch % 12 in {0, 4, 7}                              # ends on a tone of C
+    meta = json.loads((tmp_path / "song.json").read_text())
+    assert (meta["form"], meta["bars"], meta["chords"]) == ("AABA", 14, "A: C | G | Am | F ; B: F G | C C")
+    assert _gen(models, tmp_path / "v", *args, "--vary", "1") == 0
+    varied = pretty_midi.PrettyMIDI(str(tmp_path / "v" / "song.mid")).instruments[0].notes
+    second_a = [(n.start, n.pitch) for n in varied if 8 <= n.start < 16]     # the first A is as before,
+    assert [(n.start, n.pitch) for n in varied if n.start < 8] == [(n.start, n.pitch) for n in notes if n.start < 8]
+    assert second_a != [(n.start, n.pitch) for n in notes if 8 <= n.start < 16]   # its repeat is new
+
+
+def test_form_errors_name_the_sections(models, tmp_path, capsys):
+    for args, message in [(["--chords", "A: C G; B: F", "--form", "ABX"], "names X; the sections are A, B"),
+                          (["--chords", "A: C G; F", ], "'F' has none (write 'B: F')"),
+                          (["--chords", "C G", "--form", "AB"], "the progression has none"),
+                          (["--chords", "A: C; B: G", "--vary", "2"], "--vary must be in [0, 1]")]:
+        assert _gen(models, tmp_path, *args) == 2
+        assert message in capsys.readouterr().err

@@ -19,7 +19,12 @@ def build_generate_parser():
         f"{ACCEPTED}; the progression repeats to fill --bars.")
     p.add_argument("--chords", help='chord progression, e.g. "C G Am F" or "Dm7 G7 | Cmaj7"')
     p.add_argument("--chords-file", help="read the progression from a text file instead")
-    p.add_argument("--bars", type=int, default=16, help="length of the song in bars (default: 16)")
+    p.add_argument("--bars", type=int, help="length of the song in bars; the progression repeats to fill them "
+                   "(default: 16; a progression with sections plays its form once)")
+    p.add_argument("--form", help='the order of named sections, e.g. AABA or "verse chorus verse" (default: as '
+                   'written); --chords "A: C G Am F; B: F G C C" names them')
+    p.add_argument("--vary", type=float, default=0.0, help="how much a repeated section's melody changes: 0 "
+                   "repeats it, 1 writes it afresh (default: 0)")
     p.add_argument("--meter", help="time signature of the song, e.g. 3/4 or 6/8: one the model learned "
                    "(config.json's meters; default: its most common)")
     p.add_argument("--out", default="out/song.mid", help="MIDI file to write (default: out/song.mid); "
@@ -57,7 +62,7 @@ def run_generate(args):
     text = Path(args.chords_file).read_text() if args.chords_file else args.chords
     songs = generate_songs(text, args.models, args.bars, args.out, args.num_samples, args.seed,
                            args.temperature, args.bpm, args.accompaniment, args.melody_program,
-                           args.chord_program, args.key, args.meter)
+                           args.chord_program, args.key, args.meter, args.form, args.vary)
     _render_extras([p for p, _ in songs], args.wav, args.png)
     for path, meta in songs:
         print(f"wrote {path}  ({meta['bars']} bars at {meta['bpm']:g} bpm, seed {meta['seed']})")

@@ -4,14 +4,19 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
+
+from ..core import constants as C
 from ..core.errors import UserError
 from ..core.files import write_text
 from ..core.meter import Meter
-from ..harmony.progression import parse_chord, parse_progression, progression_features
+from ..harmony.progression import parse_chord, parse_song, progression_features
 from ..io.midi import write_song
 from ..models.files import load_generator
 from .arrangement import render_song
 from .sampling import generate_melodies
+
+DEFAULT_BARS = 16
 
 
 def key_shift(key):
@@ -53,32 +58,79 @@ def choose_meter(meter, raw, models_dir):
     return chosen
 
 
-def generate_songs(progression, models_dir="models", bars=16, out="out/song.mid", num_samples=1, seed=0,
+def compose(generator, plan, meter, num_samples=1, seed=0, temperature=1.0, vary=0.0):
+    """(tokens (num_samples, steps), per-beat `Chord`s) of a song played as `plan` [(section, bars)]:
+    a section played again repeats its melody; with `vary` > 0 it is written again from its phrase
+    noise moved towards fresh noise by `vary` (1: a new melody), after what came before it. The last
+    note is a tone of the last chord."""
+    if not 0 <= vary <= 1:
+        raise UserError(f"--vary must be in [0, 1], got {vary}")
+    rng = np.random.default_rng([seed, 1])                       # the variations' own draws
+    tokens, beats, seen = np.zeros((num_samples, 0), np.uint8), [], {}
+    for k, (name, bars) in enumerate(plan):
+        features, section_beats = progression_features(bars, len(bars), meter)
+        if name in seen and name and vary == 0:
+            melody = seen[name][0]
+        else:
+            noises = None
+            if name in seen and name:
+                noises = [np.sqrt(1 - vary ** 2) * z + vary * rng.standard_normal(z.shape).astype(np.float32)
+                          for z in seen[name][1]]
+            melody, used = generate_melodies(generator, features, meter, num_samples, seed + k, temperature,
+                                             previous=tokens, noises=noises)
+            seen.setdefault(name, (melody, used))
+        tokens, beats = np.concatenate([tokens, melody], 1), beats + section_beats
+    return end_on_chord_tone(tokens, beats[-1]), beats
+
+
+def end_on_chord_tone(tokens, chord):
+    """Move each melody's last note, by the smallest step, onto a tone of `chord` (N.C. leaves it)."""
+    tokens = tokens.copy()
+    if chord.root < 0:
+        return tokens
+    for row in tokens:
+        onsets = np.flatnonzero(row >= C.FIRST_PITCH_TOKEN)
+        if not len(onsets):
+            continue
+        pitch = int(row[onsets[-1]]) - C.FIRST_PITCH_TOKEN + C.MIN_PITCH
+        near = [p for p in range(C.MIN_PITCH, C.MAX_PITCH + 1) if p % 12 in chord.pitch_classes]
+        best = min(near, key=lambda p: (abs(p - pitch), p))
+        row[onsets[-1]] = best - C.MIN_PITCH + C.FIRST_PITCH_TOKEN
+    return tokens
+
+
+def generate_songs(progression, models_dir="models", bars=None, out="out/song.mid", num_samples=1, seed=0,
                    temperature=1.0, bpm=100.0, accompaniment="pulse", melody_program=0, chord_program=0,
-                   key=None, meter=None):
-    """Write `num_samples` songs over the progression; returns [(midi path, metadata dict)]."""
-    if bars < 1:
+                   key=None, meter=None, form=None, vary=0.0):
+    """Write `num_samples` songs over the progression; returns [(midi path, metadata dict)].
+
+    A progression without section names repeats to fill `bars` (default 16); one with sections
+    ("A: C G Am F; B: F G C C") is played once through `form` (default: as written)."""
+    if bars is not None and bars < 1:
         raise UserError(f"--bars must be at least 1, got {bars}")
     if not 20 <= bpm <= 400:
         raise UserError(f"--bpm must be 20-400, got {bpm}")
     if not temperature >= 0:
         raise UserError(f"--temperature must be a number >= 0, got {temperature}")
-    bar_chords = parse_progression(progression)
+    plan = parse_song(progression, form)
     shift = key_shift(key)
-    if shift:
-        bar_chords = [[c.transposed(shift) for c in bar] for bar in bar_chords]
-    generator, _cfg, raw = load_generator(models_dir)
+    plan = [(name, [[c.transposed(shift) for c in bar] for bar in section]) for name, section in plan]
+    written = " ; ".join((f"{name}: " if name else "") + " | ".join(" ".join(c.symbol for c in bar) for bar in section)
+                         for name, section in dict(plan).items())
+    if plan[0][0] == "":                                         # no sections: repeat to fill the bars
+        section = plan[0][1]
+        plan = [("", [section[i % len(section)] for i in range(bars or DEFAULT_BARS)])]
+    generator, _, raw = load_generator(models_dir)
     meter = choose_meter(meter, raw, models_dir)
-    features, beat_chords = progression_features(bar_chords, bars, meter)
-    tokens = generate_melodies(generator, features, meter, num_samples, seed, temperature)
+    tokens, beat_chords = compose(generator, plan, meter, num_samples, seed, temperature, vary)
     names = [c.symbol for c in beat_chords]
     results = []
     for i, (path, melody) in enumerate(zip(song_paths(out, num_samples), tokens)):
         write_song(render_song(melody, beat_chords, bpm, accompaniment, melody_program, chord_program, meter), path)
-        meta = {"chords": " | ".join(" ".join(c.symbol for c in bar) for bar in bar_chords), "bars": bars,
-                "meter": str(meter), "bpm": bpm, "seed": seed, "sample": i + 1, "temperature": temperature,
-                "key_shift": shift, "model": str(models_dir), "model_epochs": raw.get("epochs_trained"),
-                "beat_chords": names}
+        meta = {"chords": written, "form": "".join(name for name, _ in plan) if plan[0][0] else None,
+                "bars": sum(len(b) for _, b in plan), "meter": str(meter), "bpm": bpm, "seed": seed,
+                "sample": i + 1, "temperature": temperature, "vary": vary, "key_shift": shift,
+                "model": str(models_dir), "model_epochs": raw.get("epochs_trained"), "beat_chords": names}
         write_text(Path(path).with_suffix(".json"), json.dumps(meta, indent=1))
         results.append((Path(path), meta))
     return results

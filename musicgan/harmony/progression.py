@@ -4,6 +4,7 @@ A symbol may name a chord outside the template vocabulary (C9, C7#9): it still g
 from its pitch classes, and its id is the nearest template on the same root.
 """
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -12,6 +13,8 @@ from ..core import constants as C
 from ..core.meter import FOUR_FOUR, SLOT_STEPS
 from .chords import NUM_QUALITIES, TEMPLATES, chord_id
 from .symbols import ACCEPTED, ChordError, parse_symbol
+
+SECTION = re.compile(r"\s*([A-Za-z][\w']*)\s*:(.*)", re.S)     # "A: C G Am F", "chorus: F C"
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,35 @@ def parse_progression(text):
             bar.append(parse_chord(token, position))
         bars.append(bar)
     return bars
+
+
+def parse_song(text, form=None):
+    """[(section name, bars)] in the order they are played, from a progression that may name sections:
+    "A: C G Am F; B: F G C C" (a section ends at ';', bar lines inside it work as in `parse_progression`),
+    played as written or as `form` says ("AABA", or names separated by spaces: "verse chorus verse").
+    A progression without names is one section, "".
+    """
+    parts = [p for p in text.split(";") if p.strip()]
+    named = [SECTION.match(p) for p in parts]
+    if not any(named):
+        if form:
+            raise ChordError("--form names sections, but the progression has none: write them as "
+                             "'A: C G Am F; B: F G C C'")
+        return [("", parse_progression(text))]
+    if not all(named):
+        bad = parts[named.index(None)].strip()
+        raise ChordError(f"every section needs a name: '{bad}' has none (write 'B: {bad}')")
+    sections = {}
+    for m in named:
+        if m[1] in sections:
+            raise ChordError(f"section {m[1]} is written twice; play it twice with --form instead")
+        sections[m[1]] = parse_progression(m[2])
+    order = (form.split() if " " in form.strip() else list(form.strip())) if form else list(sections)
+    unknown = [name for name in order if name not in sections]
+    if unknown or not order:
+        raise ChordError(f"--form {form!r} names {', '.join(unknown) or 'nothing'}; the sections are "
+                         f"{', '.join(sections)}")
+    return [(name, sections[name]) for name in order]
 
 
 def bar_chords_per_beat(bar, meter=FOUR_FOUR):

@@ -93,7 +93,7 @@ def write_samples(generator, models_dir, epoch, meters, bpm=100.0):
     paths = []
     for k, (meter, text) in enumerate(jobs):
         features, beat_chords = progression_features(parse_progression(text), 8, meter)
-        tokens = generate_melodies(generator, features, meter, seed=k)[0]
+        tokens = generate_melodies(generator, features, meter, seed=k)[0][0]
         path = Path(models_dir) / "samples" / f"epoch{epoch:04d}_{k + 1}_{meter.numerator}-{meter.denominator}.mid"
         write_song(render_song(tokens, beat_chords, bpm, meter=meter), path)
         paths.append(path)
