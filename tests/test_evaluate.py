@@ -65,3 +65,19 @@ def test_chord_tone_spread_is_zero_for_the_real_melodies_and_grows_with_songs_th
     mixed = same.copy()
     mixed[20:, :, ::4] = C.FIRST_PITCH_TOKEN + 13                  # C#: on no chord, in 5 of the 10 songs
     assert 0.05 < evaluate.chord_tone_spread(windows, mixed, False, rng, FOUR_FOUR) < 0.3
+
+
+def test_typed_progressions_are_judged_per_meter_with_the_same_rows(tiny_models, tmp_path, capsys):
+    (tmp_path / "progs.txt").write_text("# one chord a bar\nC G Am F\nDm G7 C C  # a cadence\n")
+    out = tmp_path / "typed.json"
+    assert main(["evaluate", "--models", str(tiny_models), "--data", str(tiny_models.parent / "midi"),
+                 "--out", str(out), "--seeds", "2", "--windows", "16", "--progressions",
+                 str(tmp_path / "progs.txt")]) == 0
+    report = json.loads(out.read_text())
+    assert report["typed"]["progressions"] == ["C G Am F", "Dm G7 C C"]
+    typed = report["meters"]["4/4"]["typed"]["rows"]
+    assert list(typed) == list(report["rows"]) and len(report["typed"]["bar"]) == 13
+    assert typed["random chord tones"]["chord_tone_ratio"] > 0.95 > typed["uniform random"]["chord_tone_ratio"]
+    assert "4/4 typed" in capsys.readouterr().out
+    (tmp_path / "empty.txt").write_text("# nothing\n")
+    assert main(["evaluate", "--models", str(tiny_models), "--progressions", str(tmp_path / "empty.txt")]) == 2

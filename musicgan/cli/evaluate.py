@@ -11,18 +11,21 @@ def run(args):
     from ..core.files import write_text
     from ..evaluate.chart import evaluation_png
     from ..evaluate.report import evaluate, format_report
+    from ..evaluate.typed import PROGRESSIONS, read_progressions
 
     if args.seeds < 2 or args.windows < 1:
         raise UserError("--seeds must be at least 2 (diversity compares melodies) and --windows at least 1")
+    progressions = read_progressions(args.progressions) if args.progressions else PROGRESSIONS if args.typed else None
     quiet_tensorflow_import()
     report = evaluate(args.models, args.data, args.cache, seeds=args.seeds, seed=args.seed,
-                      max_windows=args.windows)
+                      max_windows=args.windows, progressions=progressions)
     print(format_report(report))
     out = Path(args.out) if args.out else Path(args.models) / "evaluation.json"
     write_text(out, json.dumps(report, indent=1))
     evaluation_png(report, out.with_suffix(".png"))
     print(f"wrote {out} and {out.with_suffix('.png')} in {report['seconds']:.0f} s")
-    return 0 if all(c["ok"] for c in report["bar"]) or not args.strict else 1
+    bars = [report["bar"]] + ([report["typed"]["bar"]] if "typed" in report else [])
+    return 0 if all(c["ok"] for bar in bars for c in bar) or not args.strict else 1
 
 
 def add_parser(sub):
@@ -48,5 +51,8 @@ def add_parser(sub):
     p.add_argument("--seeds", type=int, default=4, help="melodies per chord window (default: 4)")
     p.add_argument("--windows", type=int, default=2048, help="at most this many chord windows (default: 2048)")
     p.add_argument("--seed", type=int, default=0, help="seed of window choice, noise and baselines (default: 0)")
+    p.add_argument("--typed", action="store_true", help="also judge songs over typed progressions, one chord a "
+                   "bar (15 common ones in several keys), in each meter, against the held-out melodies")
+    p.add_argument("--progressions", help="like --typed, over the progressions in FILE, one a line")
     p.add_argument("--strict", action="store_true", help="exit with status 1 unless the model meets the bar")
     p.set_defaults(run=run)

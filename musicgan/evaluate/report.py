@@ -20,6 +20,7 @@ from . import metrics
 from .baselines import all_baselines, onset_profile
 from .classifier import two_sample_accuracy
 from .novelty import CopyFinder, novelty
+from .typed import judge_typed
 
 # metrics where being like the corpus is the goal: the normalised distance and the Markov test use these
 COMPARED = ("chord_tone_ratio", "strong_beat_chord_tone_ratio", "empty_bar_rate", "notes_per_bar",
@@ -62,10 +63,9 @@ def _held_out(cfg, raw, corpus, print_fn):
     return (corpus.subset(~held) if (~held).any() else corpus), corpus.subset(held), note
 
 
-def judge(generator, windows, train_melody, profile, meter, seeds, rng):
+def judge(generator, windows, train_melody, profile, meter, seeds, rng, finder):
     """(rows {name: metrics}, chord-tone spreads) of the model and the baselines over `windows` in `meter`."""
     w = len(windows["melody"])
-    finder = CopyFinder(train_melody, meter=meter)
     rows = {"real (held out)": metrics.summary(windows["melody"], windows["chords"], meter)}
     rows["real (held out)"].update(
         diversity=metrics.real_diversity(windows["all_melody"], windows["all_chords"], windows["all_previous"],
@@ -83,17 +83,22 @@ def judge(generator, windows, train_melody, profile, meter, seeds, rng):
         rows[name] = score(tokens, windows, finder, meter)
         if name == "model":
             model_tokens = tokens
-    for row in rows.values():
-        row["distance"] = metrics.distance(row, rows["real (held out)"], COMPARED)
+    _add_distances(rows)
     boot = np.random.default_rng([int(rng.integers(1 << 30)), 1])   # its own draws: the rows stay as they were
     spread = [chord_tone_spread(windows, model_tokens, strong, boot, meter) for strong in (False, True)]
     return rows, spread
 
 
+def _add_distances(rows):
+    for row in rows.values():
+        row["distance"] = metrics.distance(row, rows["real (held out)"], COMPARED)
+
+
 def evaluate(models_dir="models", data_dir="data", cache_dir=None, seeds=4, seed=0, max_windows=2048,
-             print_fn=print):
+             print_fn=print, progressions=None):
     """The report: per meter (with enough held-out windows) the rows {name: metrics} and the bar's
-    checks; overall, the rows averaged over the meters by their windows, and the bar on those."""
+    checks; overall, the rows averaged over the meters by their windows, and the bar on those. With
+    `progressions` (typed, one chord a bar), the same per meter over songs written over them ("typed")."""
     t0 = time.perf_counter()
     generator, cfg, raw = load_generator(models_dir)
     corpus = prepare(data_dir, cache_dir, cfg.representation, progress=False)
@@ -117,13 +122,23 @@ def evaluate(models_dir="models", data_dir="data", cache_dir=None, seeds=4, seed
                    "all_song": song[everywhere]}
         print_fn(f"{name}: {len(mine)} chord windows from {note}, {seeds} melodies each")
         profile = onset_profile(train_split.melody[(train_split.meter == (m.numerator, m.denominator)).all(1)], m)
-        rows, spread = judge(generator, windows, train_melody, profile, m, seeds, rng)
+        finder = CopyFinder(train_melody, meter=m)
+        rows, spread = judge(generator, windows, train_melody, profile, m, seeds, rng, finder)
         per_meter[name] = {"windows": len(mine), "rows": rows, "bar": check_bar(rows, spread=spread)}
+        if progressions:
+            print_fn(f"{name}: {len(progressions)} typed progressions x {seeds} seeds")
+            typed = judge_typed(generator, windows, train_melody, profile, m, progressions, seeds, seed, finder)
+            _add_distances(typed)
+            per_meter[name]["typed"] = {"rows": typed, "bar": check_bar(typed)}
     if not per_meter:
         raise UserError(f"no meter has {MIN_WINDOWS} held-out chord windows in {data_dir} ({skipped}): evaluate "
                         "needs more held-out music")
     rows, spread = _pooled(per_meter)
-    return {"models": str(models_dir), "epochs_trained": raw.get("epochs_trained"), "data": str(data_dir),
+    typed = {}
+    if progressions:
+        typed_rows, _ = _pooled({k: {**v["typed"], "windows": v["windows"]} for k, v in per_meter.items()})
+        typed = {"typed": {"progressions": list(progressions), "rows": typed_rows, "bar": check_bar(typed_rows)}}
+    return {**typed, "models": str(models_dir), "epochs_trained": raw.get("epochs_trained"), "data": str(data_dir),
             "windows": sum(v["windows"] for v in per_meter.values()), "seeds": seeds, "held_out": note,
             "meters": per_meter, "meters_too_thin": skipped, "rows": rows,
             "bar": check_bar(rows, spread=spread), "seconds": round(time.perf_counter() - t0, 1)}
@@ -136,7 +151,7 @@ def _pooled(per_meter):
     first = next(iter(per_meter.values()))
     rows = {name: {key: float(sum(share[k] * v["rows"][name][key] for k, v in per_meter.items()))
                    for key in first["rows"][name]} for name in first["rows"]}
-    spread = [float(np.sqrt(sum((share[k] * v["bar"][i]["spread"]) ** 2 for k, v in per_meter.items())))
+    spread = [float(np.sqrt(sum((share[k] * v["bar"][i].get("spread", 0)) ** 2 for k, v in per_meter.items())))
               for i in range(2)]
     return rows, spread
 
@@ -206,7 +221,11 @@ def format_report(report):
     lines = []
     for name, part in report.get("meters", {}).items():
         lines += _table(part["rows"], part["bar"], f"{name} ({part['windows']} windows)") + [""]
+        if "typed" in part:
+            lines += _table(part["typed"]["rows"], part["typed"]["bar"], f"{name} typed") + [""]
     lines += _table(report["rows"], report["bar"], "all meters" if len(report.get("meters", {})) > 1 else "")
+    if "typed" in report:
+        lines += [""] + _table(report["typed"]["rows"], report["typed"]["bar"], "typed, all meters")
     if report.get("meters_too_thin"):
         lines.append(f"not judged (under {MIN_WINDOWS} held-out windows): "
                      + ", ".join(f"{k} ({n})" for k, n in report["meters_too_thin"].items()))

@@ -14,7 +14,7 @@ from ..core.meter import FOUR_FOUR, SLOT_STEPS
 from .chords import NUM_QUALITIES, TEMPLATES, chord_id
 from .symbols import ACCEPTED, ChordError, parse_symbol
 
-SECTION = re.compile(r"\s*([A-Za-z][\w']*)\s*:(.*)", re.S)     # "A: C G Am F", "chorus: F C"
+SECTION = re.compile(r"\s*([A-Za-z][\w']*)\s*:(.*)", re.DOTALL)     # "A: C G Am F", "chorus: F C"
 
 
 @dataclass(frozen=True)

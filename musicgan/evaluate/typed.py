@@ -1,0 +1,79 @@
+"""`musicgan evaluate --typed`: the model over progressions people type, one chord a bar, in each meter.
+
+For each meter judged, every progression is written as a 16-bar song with `seeds` seeds, as
+generate.py writes it, and cut into windows of the phrase's whole bars. Every row is scored with
+the same metrics as on corpus windows: melodic metrics against the held-out melodies of that
+meter, chord-tone ratios against the typed chords (the held-out melodies against their own). The
+two-sample classifier sees melodies alone here, since typed and corpus chords differ by design.
+"""
+
+from pathlib import Path
+
+import numpy as np
+
+from ..core.errors import UserError
+from ..core.meter import SLOT_STEPS
+from ..generate.songs import compose
+from ..harmony.progression import parse_progression
+from . import metrics
+from .baselines import all_baselines
+from .classifier import two_sample_accuracy
+from .novelty import novelty
+
+# one chord a bar, as lead sheets and pop charts write them; several keys, major and minor
+PROGRESSIONS = ("C G Am F", "Am F C G", "C Am F G", "G D Em C", "D A Bm G", "F C Dm Bb", "E A B7 E",
+                "Am Dm E7 Am", "Em C G D", "C F G7 C", "Dm7 G7 Cmaj7 Cmaj7", "A D E7 A", "Bb Eb F7 Bb",
+                "G Em C D7", "Cm Ab Eb Bb")
+SONG_BARS = 16
+
+
+def read_progressions(path):
+    """Progressions from a text file, one a line ('#' starts a comment)."""
+    try:
+        lines = Path(path).read_text().splitlines()
+    except OSError as e:
+        raise UserError(f"cannot read --progressions {path} ({e.strerror or e})") from None
+    out = [line.split("#")[0].strip() for line in lines]
+    if not any(out):
+        raise UserError(f"--progressions {path} holds no progression (one a line, e.g. C G Am F)")
+    return [line for line in out if line]
+
+
+def typed_windows(generator, meter, progressions, seeds, seed, steps):
+    """(model tokens (W, seeds, steps), chord ids per slot (W, slots)): 16-bar songs over each progression,
+    cut into windows of `steps` from bar lines."""
+    tokens, ids = [], []
+    for p, text in enumerate(progressions):
+        bars = parse_progression(text)
+        song, beats = compose(generator, [("", [bars[i % len(bars)] for i in range(SONG_BARS)])], meter, seeds,
+                              seed + p)
+        slot_ids = np.repeat([c.id for c in beats], meter.steps_per_beat // SLOT_STEPS)
+        for start in range(0, song.shape[1] - steps + 1, steps):
+            tokens.append(song[:, start:start + steps])
+            ids.append(slot_ids[start // SLOT_STEPS:(start + steps) // SLOT_STEPS])
+    return np.stack(tokens), np.stack(ids)
+
+
+def judge_typed(generator, real, train_melody, profile, meter, progressions, seeds, seed, finder):
+    """Rows {name: metrics} of the real held-out windows (`real`: melody, chords, previous, song of this
+    meter) and of the model and the baselines over the typed progressions."""
+    steps = meter.whole_bars(real["melody"].shape[1]) * meter.steps_per_bar
+    mel, own = real["melody"][:, :steps], real["chords"][:, :steps // SLOT_STEPS]
+    rows = {"real (held out)": metrics.summary(mel, own, meter)}
+    rows["real (held out)"].update(
+        diversity=metrics.real_diversity(mel, own, real["previous"], real["song"], meter=meter),
+        classifier_accuracy=0.5, **novelty(mel, finder))
+    model, typed = typed_windows(generator, meter, progressions, seeds, seed, steps)
+    rng = np.random.default_rng(seed)
+    makers = {"model": lambda ids, _profile, _rng: model.reshape(-1, steps), **all_baselines(train_melody)}
+    pair = rng.choice(len(mel), len(typed))                     # a real window for each typed window
+    for name, make in makers.items():
+        tokens = make(np.repeat(typed, seeds, 0), profile, rng)[:, :steps].reshape(len(typed), seeds, steps)
+        flat = tokens.reshape(-1, steps)
+        row = metrics.summary(flat, np.repeat(typed, seeds, 0), meter)
+        row["diversity"] = float(np.mean([metrics.diversity(t) for t in tokens]))
+        row.update(novelty(flat, finder))
+        no_chords = np.zeros((len(typed), typed.shape[1]), int)
+        row["classifier_accuracy"] = two_sample_accuracy(mel[pair], tokens[:, 0], no_chords, real["song"][pair])
+        rows[name] = row
+    return rows
