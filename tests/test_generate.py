@@ -145,7 +145,7 @@ def test_numpy_forward_pass_matches_keras(models, which):
     from musicgan.models.files import load_generator
     from musicgan.models.numpy_runtime import NumpyGenerator
 
-    folder = models if which == "tiny" else Path(__file__).resolve().parent.parent / "models"
+    folder = models if which == "tiny" else Path(__file__).resolve().parent.parent / "models" / "chorales"
     keras_model, cfg, _ = load_generator(folder, engine="keras")
     numpy_model, _, _ = load_generator(folder)
     assert isinstance(numpy_model, NumpyGenerator)

@@ -1,4 +1,4 @@
-"""The model committed in models/ loads, matches its config and writes a song (what `make demo` runs)."""
+"""The model committed in models/chorales/ loads, matches its config and writes a song (what `make demo` runs)."""
 
 from pathlib import Path
 
@@ -9,7 +9,7 @@ from musicgan.core import constants as C
 from musicgan.generate.songs import generate_songs
 from musicgan.models.files import load_generator
 
-MODELS = Path(__file__).resolve().parent.parent / "models"
+MODELS = Path(__file__).resolve().parent.parent / "models" / "chorales"
 
 
 def test_shipped_generator_writes_a_song(tmp_path):

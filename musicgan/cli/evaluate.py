@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 from .. import quiet_tensorflow_import
+from ..core.constants import DEFAULT_STYLE, MODELS_DIR
 from ..core.errors import UserError
 
 
@@ -44,8 +45,9 @@ def add_parser(sub):
                        "found verbatim in the training songs (any key) and the share of melodies copying "
                        ">= 2 bars; 2-sample = held-out accuracy of a classifier telling the row from real "
                        "phrases (0.5: cannot tell); distance = mean normalised distance to the real row.")
-    p.add_argument("--models", default="models", help="folder with generator.h5 and config.json (default: models)")
-    p.add_argument("--data", default="data", help="the corpus the model was trained on (default: data)")
+    p.add_argument("--models", default=f"{MODELS_DIR}/{DEFAULT_STYLE}",
+                   help=f"folder with generator.h5 and config.json (default: {MODELS_DIR}/{DEFAULT_STYLE})")
+    p.add_argument("--data", default="data/chorales", help="the corpus the model was trained on (default: data/chorales)")
     p.add_argument("--cache", help="phrase cache folder (default: DATA/cache)")
     p.add_argument("--out", help="report JSON; the chart goes next to it as .png (default: MODELS/evaluation.json)")
     p.add_argument("--seeds", type=int, default=4, help="melodies per chord window (default: 4)")

@@ -3,6 +3,7 @@
 import argparse
 from pathlib import Path
 
+from ..core.constants import DEFAULT_STYLE, MODELS_DIR, STYLES
 from ..core.errors import UserError
 from ..generate.arrangement import ACCOMPANIMENTS
 from ..harmony.symbols import ACCEPTED
@@ -29,7 +30,9 @@ def build_generate_parser():
                    "(config.json's meters; default: its most common)")
     p.add_argument("--out", default="out/song.mid", help="MIDI file to write (default: out/song.mid); "
                    "with --num-samples N: out/song_01.mid ...")
-    p.add_argument("--models", default="models", help="folder with generator.h5 and config.json (default: models)")
+    p.add_argument("--style", choices=STYLES, default=DEFAULT_STYLE,
+                   help=f"which shipped model writes the melody: models/STYLE (default: {DEFAULT_STYLE})")
+    p.add_argument("--models", help="a model folder of your own (generator.h5 and config.json), instead of --style")
     p.add_argument("--num-samples", type=int, default=1, help="how many songs (default: 1)")
     p.add_argument("--seed", type=int, default=0, help="same seed, same song (default: 0)")
     p.add_argument("--temperature", type=float, default=1.0,
@@ -60,7 +63,8 @@ def run_generate(args):
     if args.num_samples < 1:
         raise UserError("--num-samples must be at least 1")
     text = Path(args.chords_file).read_text() if args.chords_file else args.chords
-    songs = generate_songs(text, args.models, args.bars, args.out, args.num_samples, args.seed,
+    models = args.models or str(Path(MODELS_DIR) / args.style)
+    songs = generate_songs(text, models, args.bars, args.out, args.num_samples, args.seed,
                            args.temperature, args.bpm, args.accompaniment, args.melody_program,
                            args.chord_program, args.key, args.meter, args.form, args.vary)
     _render_extras([p for p, _ in songs], args.wav, args.png)

@@ -29,6 +29,11 @@ MELODY_TRACK = "Melody"       # the melody track's name in the files generate.py
 MELODY_NAMES = ("melody", "soprano", "lead", "vocal", "voice", "melodie", "tune")
 DEFAULT_BPM = 100.0
 
+# the models that ship, each a folder models/STYLE (generator.h5, config.json, log, evaluation)
+MODELS_DIR = "models"
+STYLES = ("chorales",)
+DEFAULT_STYLE = "chorales"
+
 # tf.distribute (musicgan.train.distribute; here so the command line needs no TensorFlow to list them)
 STRATEGIES = ("auto", "default", "mirrored", "multiworker")
 WORKER_TIMEOUT = 600          # seconds to wait for all workers to start
