@@ -42,7 +42,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from musicgan.data import phrases as encoding
 from musicgan.data.grid import song_grid
 from musicgan.data.melody import pick_melody
-from musicgan.harmony.progression import ChordError, parse_chord
 from musicgan.harmony import chords
 from musicgan.harmony.inference import (
     DEFAULT,
@@ -52,6 +51,7 @@ from musicgan.harmony.inference import (
     per_beat,
     span_starts,
 )
+from musicgan.harmony.progression import ChordError, parse_chord
 from musicgan.io import midi as midi_io
 
 KINDS = {"major": "", "minor": "m", "dominant-seventh": "7", "minor-seventh": "m7", "major-seventh": "maj7",

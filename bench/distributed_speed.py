@@ -31,9 +31,10 @@ def measure(setting, steps, batch_size, workers=None, index=None):
                 "worker": lambda: distribute.make_strategy("multiworker", workers, index)}[setting]()
     strategy = strategy or tf.distribute.get_strategy()
     cfg = Config(train=TrainConfig(batch_size=batch_size))
-    mel, ids, prev = prepare("data", progress=False).augmented()
+    rows = prepare("data/chorales", progress=False).rows()
     gan = GAN(cfg, strategy)
-    data = with_noise(tf_dataset(mel, ids, prev, batch_size, drop_remainder=True), cfg, 0)
+    data = with_noise(tf_dataset(rows.melody, rows.chords, rows.previous, rows.meter, batch_size, drop_remainder=True),
+                      cfg, 0)
     batches = iter(strategy.experimental_distribute_dataset(data))
     for step in range(3):                                        # trace / warm up
         gan.train_batch(next(batches), step)

@@ -19,19 +19,18 @@ def measure(steps, batch_size, loss, dp):
 
     from musicgan.core.config import Config, PrivacyConfig, TrainConfig
     from musicgan.data.corpus import prepare
-    from musicgan.harmony.chords import FEATURES
+    from musicgan.train.privacy import PrivateGAN, batches
     from musicgan.train.trainer import GAN, batch_noise
 
-    corpus = prepare("data", progress=False)
-    mel, ids, prev = corpus.augmented()
-    rows = np.random.default_rng(0).choice(len(mel), batch_size, replace=False)
-    batch = (tf.constant(mel[rows], tf.int32), tf.constant(FEATURES[ids[rows]]), tf.constant(prev[rows], tf.int32))
-    gan = GAN(Config(train=TrainConfig(loss=loss, batch_size=batch_size, feature_matching=0.0),
-                     privacy=PrivacyConfig(dp=dp)))
+    corpus = prepare("data/chorales", progress=False).rows()
+    rows = np.random.default_rng(0).choice(len(corpus.melody), batch_size, replace=False)
+    batch = next(batches(corpus, [rows]))
+    gan = (PrivateGAN if dp else GAN)(Config(train=TrainConfig(loss=loss, batch_size=batch_size, feature_matching=0.0),
+                                             privacy=PrivacyConfig(dp=dp)))
     out = {}
     if not dp:                                               # the plain steps take their noise with the batch
         batch = (*batch, batch_noise(gan.cfg, batch_size, tf.constant([0, 0], tf.int64)))
-    calls = {"d_step": lambda step: gan.d_step(*batch) if dp else gan.d_step(batch),
+    calls = {"d_step": lambda step: gan.d_step(batch),
              "iteration": lambda step: gan.train_batch(batch, step)}
     for name, call in calls.items():
         call(0)                                              # trace

@@ -15,7 +15,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--epochs", type=int, default=6)
     ap.add_argument("--variant", action="append", default=[], help="JSON overrides (repeatable)")
-    ap.add_argument("--data", default="data")
+    ap.add_argument("--data", default="data/chorales")
     ap.add_argument("--windows", type=int, default=512, help="chord windows evaluated (default: 512)")
     args = ap.parse_args()
 

@@ -21,9 +21,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from musicgan.data.corpus import prepare  # noqa: E402
-from musicgan.data.grid import SkipSong, song_grid  # noqa: E402
-from musicgan.io.midi import MidiError, read_song  # noqa: E402
+from musicgan.data.corpus import prepare
+from musicgan.data.grid import SkipSong, song_grid
+from musicgan.io.midi import MidiError, read_song
 
 COMPOSERS = {"monteverdi": 14, "haydn": 6, "mozart": 8, "beethoven": 8, "trecento": 12, "josquin": 4,
              "palestrina": 10, "joplin": 1, "handel": 1, "corelli": 1, "cpebach": 1, "schubert": 1,

@@ -44,7 +44,7 @@ def timed(data, jobs, rep, repeat, cached=False):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--data", default="data", help="folder scanned for MIDI files (default data)")
+    ap.add_argument("--data", default="data/chorales", help="folder scanned for MIDI files (default data/chorales)")
     ap.add_argument("--melody-chord-weight", type=float, default=Representation().melody_chord_weight)
     ap.add_argument("--repeat", type=int, default=3, help="runs of each kind (median reported)")
     ap.add_argument("--out", default=str(Path(__file__).with_suffix(".json")), help="JSON results file")

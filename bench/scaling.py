@@ -32,17 +32,17 @@ def main():
     from musicgan.train.trainer import GAN, with_noise
 
     cfg = Config()
-    corpus = prepare("data", progress=False)
-    parts = [corpus.augmented()]
+    rows = prepare("data/chorales", progress=False).rows()
+    parts = [(rows.melody, rows.chords, rows.previous, rows.meter)]
     for k in range(1, args.factor):            # copy k: every phrase a further semitone up (wrapping)
         mel, ok = transpose(parts[0][0], k)
         prev, ok_prev = transpose(parts[0][2], k)
         keep = ok & ok_prev
-        parts.append((mel[keep], transpose_ids(parts[0][1][keep], k), prev[keep]))
-    melody, chord_ids, previous = (np.concatenate(p) for p in zip(*parts))
+        parts.append((mel[keep], transpose_ids(parts[0][1][keep], k), prev[keep], parts[0][3][keep]))
+    melody, chord_ids, previous, meters = (np.concatenate(p) for p in zip(*parts))
     t1 = time.perf_counter()
     gan = GAN(cfg)
-    data = with_noise(tf_dataset(melody, chord_ids, previous, cfg.train.batch_size, epoch=0, seed=cfg.train.seed),
+    data = with_noise(tf_dataset(melody, chord_ids, previous, meters, cfg.train.batch_size, epoch=0, seed=cfg.train.seed),
                       cfg, 0)
     batches = iter(data)
     for i in range(2):                          # trace both steps

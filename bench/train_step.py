@@ -38,19 +38,19 @@ def measure(steps, rounds, eager_steps, batch_size, loss):
     from musicgan.core.config import Config, TrainConfig
     from musicgan.data.corpus import prepare
     from musicgan.data.pipeline import tf_dataset
-    from musicgan.harmony.chords import FEATURES
     from musicgan.models import losses
+    from musicgan.train.privacy import batches
     from musicgan.train.trainer import GAN, batch_noise, with_noise
 
     cfg = Config(train=TrainConfig(loss=loss, batch_size=batch_size))
-    mel, ids, prev = prepare("data", progress=False).augmented()
-    rows = np.random.default_rng(0).choice(len(mel), batch_size, replace=False)
-    batch = (tf.constant(mel[rows], tf.int32), tf.constant(FEATURES[ids[rows]]), tf.constant(prev[rows], tf.int32),
-             batch_noise(cfg, batch_size, tf.constant([0, 0], tf.int64)))
+    corpus = prepare("data/chorales", progress=False).rows()
+    rows = np.random.default_rng(0).choice(len(corpus.melody), batch_size, replace=False)
+    batch = (*next(batches(corpus, [rows])), batch_noise(cfg, batch_size, tf.constant([0, 0], tf.int64)))
     noise = batch[3]
     gan = GAN(cfg)
     flops = iteration_flops(cfg.train, gan.generator, gan.discriminator)
-    data = iter(with_noise(tf_dataset(mel, ids, prev, batch_size, seed=0).repeat(), cfg, 0))
+    data = iter(with_noise(tf_dataset(corpus.melody, corpus.chords, corpus.previous, corpus.meter, batch_size,
+                                      seed=0).repeat(), cfg, 0))
 
     a, b = tf.random.normal([MATMUL_N] * 2), tf.random.normal([MATMUL_N] * 2) / MATMUL_N ** 0.5
 

@@ -24,12 +24,12 @@ def train_steps(cfg, data_dir, strategy=None):
     from musicgan.data.pipeline import tf_dataset
     from musicgan.train import trainer
 
-    mel, ids, prev = prepare(data_dir, progress=False, jobs=1).augmented()
+    rows = prepare(data_dir, progress=False, jobs=1).rows()
     gan = trainer.GAN(cfg, strategy)
     step = 0
     for epoch in range(cfg.train.epochs):
-        data = trainer.with_noise(tf_dataset(mel, ids, prev, cfg.train.batch_size, epoch, cfg.train.seed), cfg,
-                                   epoch)
+        data = trainer.with_noise(tf_dataset(rows.melody, rows.chords, rows.previous, rows.meter, cfg.train.batch_size,
+                                             epoch, cfg.train.seed), cfg, epoch)
         for batch in gan.strategy.experimental_distribute_dataset(data):
             gan.train_batch(batch, step)
             step += 1

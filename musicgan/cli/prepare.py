@@ -25,7 +25,7 @@ def add_parser(sub):
                        description="Read every *.mid/*.midi under --data (recursively, in parallel), "
                        "pick the melody, recognise one chord per beat, cut phrases and cache them. "
                        "Bad files are skipped with a reason; a second run re-reads only changed files.")
-    p.add_argument("--data", default="data", help="folder of MIDI files (default: data)")
+    p.add_argument("--data", default="data/chorales", help="folder of MIDI files (default: data/chorales)")
     p.add_argument("--cache", help="cache folder (default: DATA/cache)")
     p.add_argument("--jobs", type=int, help="worker processes (default: all cores)")
     p.add_argument("--melody-chord-weight", type=float, default=Representation.melody_chord_weight,

@@ -40,7 +40,8 @@ def build_train_parser():
         "where it stopped.\n\nSeveral machines: run the same command on each, e.g. "
         "--strategy multiworker --workers host1:2222,host2:2222 --task-index 0 (1 on host2), or set "
         "TF_CONFIG instead; see README.md.")
-    p.add_argument("--data", default="data", help="folder of MIDI files, searched recursively (default: data)")
+    p.add_argument("--data", default="data/chorales", help="folder of MIDI files, searched recursively "
+                   "(default: data/chorales; data/folk once built with `python -m musicgan corpus --source folk`)")
     p.add_argument("--models", default="models/mine", help="output folder for models and logs (default: models/mine; "
                    "the shipped models are in models/chorales, ...)")
     p.add_argument("--cache", help="phrase cache folder (default: DATA/cache)")
