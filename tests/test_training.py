@@ -184,6 +184,15 @@ def test_train_command_line(corpus_dir, tmp_path, capsys):
     overrides.write_text(json.dumps({"model": {"depth": 3}}))
     assert train_main(["--data", str(corpus_dir), "--models", str(tmp_path / "x"), "--config", str(overrides)]) == 2
     assert "unknown ModelConfig setting(s): depth" in capsys.readouterr().err
+    for bad, message in (({"train": {"epochs": "3"}}, 'train.epochs must be a whole number, got "3"'),
+                         ({"model": {"width": 8.5}}, "model.width must be a whole number, got 8.5"),
+                         ({"train": {"drop_remainder": 1}}, "train.drop_remainder must be true or false, got 1"),
+                         ({"train": [3]}, "section 'train' must be a JSON object of settings, got [3]"),
+                         ([1], "must hold a JSON object of sections")):
+        overrides.write_text(json.dumps(bad))
+        assert train_main(["--data", str(corpus_dir), "--models", str(tmp_path / "x"), "--config", str(overrides)]) == 2
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1, err
     with pytest.raises(SystemExit) as done:
         train_main(["--help"])
     assert done.value.code == 0 and "ceil(N/B)" in capsys.readouterr().out

@@ -120,9 +120,15 @@ def train_config(args):
             overrides = json.loads(Path(args.config).read_text())
         except ValueError as e:
             raise ConfigError(f"{args.config} is not valid JSON ({e})") from None
-        for part, values in (overrides.items() if isinstance(overrides, dict) else [(None, None)]):
-            if part not in data or not isinstance(values, dict):
+        if not isinstance(overrides, dict):
+            raise ConfigError(f"{args.config} must hold a JSON object of sections ({{\"train\": {{...}}}}), "
+                              f"got {json.dumps(overrides)[:60]}")
+        for part, values in overrides.items():
+            if part not in data:
                 raise ConfigError(f"{args.config}: unknown section {part!r}; known: {', '.join(data)}")
+            if not isinstance(values, dict):
+                raise ConfigError(f"{args.config}: section {part!r} must be a JSON object of settings, "
+                                  f"got {json.dumps(values)[:60]}")
             data[part].update(values)
     flags = {"epochs": args.epochs, "batch_size": args.batch_size, "seed": args.seed, "loss": args.loss,
              "d_steps": args.d_steps, "lr_scaling": args.lr_scaling,
