@@ -6,8 +6,9 @@ from pathlib import Path
 
 from ..core.errors import UserError
 from ..core.files import write_text
+from ..core.meter import FOUR_FOUR
 from ..harmony.progression import parse_chord, parse_progression, progression_features
-from ..io.midi import write_song
+from ..io.midi import max_bars, write_song
 from ..models.files import load_generator
 from .arrangement import render_song
 from .sampling import generate_melodies
@@ -40,10 +41,13 @@ def generate_songs(progression, models_dir="models", bars=16, out="out/song.mid"
     """Write `num_samples` songs over the progression; returns [(midi path, metadata dict)]."""
     if bars < 1:
         raise UserError(f"--bars must be at least 1, got {bars}")
+    if bars > max_bars(FOUR_FOUR):
+        raise UserError(f"--bars must be at most {max_bars(FOUR_FOUR)} (a longer MIDI file would not read back), "
+                        f"got {bars}: write several songs")
     if not 20 <= bpm <= 400:
         raise UserError(f"--bpm must be 20-400, got {bpm}")
-    if temperature < 0:
-        raise UserError(f"--temperature must be >= 0, got {temperature}")
+    if not 0 <= temperature < float("inf"):             # NaN fails too
+        raise UserError(f"--temperature must be a number >= 0, got {temperature}")
     bar_chords = parse_progression(progression)
     shift = key_shift(key)
     if shift:

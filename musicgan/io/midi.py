@@ -157,7 +157,7 @@ def read_song(path):
 def song_to_pretty_midi(song):
     import pretty_midi
 
-    pm = pretty_midi.PrettyMIDI(initial_tempo=song.bpm)
+    pm = pretty_midi.PrettyMIDI(resolution=C.MIDI_RESOLUTION, initial_tempo=song.bpm)
     pm.time_signature_changes = [pretty_midi.TimeSignature(n, d, t) for n, d, t in song.time_signatures]
     for t in song.tracks:
         inst = pretty_midi.Instrument(program=int(t.program), is_drum=t.is_drum, name=t.name)
@@ -167,8 +167,18 @@ def song_to_pretty_midi(song):
     return pm
 
 
+def max_bars(meter):
+    """The most bars of `meter` a written song may have and still read back (`C.MAX_MIDI_TICKS`)."""
+    return C.MAX_MIDI_TICKS * meter.denominator // (C.MIDI_RESOLUTION * 4 * meter.numerator)    # ticks a bar
+
+
 def write_song(song, path):
-    """Write `song` as a standard MIDI file (tempo, time signatures, one named track each)."""
+    """Write `song` as a standard MIDI file (tempo, time signatures, one named track each); a song too
+    long for MIDI readers (past `C.MAX_MIDI_TICKS`) is refused with `MidiError`."""
     pm = song_to_pretty_midi(song)
+    ticks = pm.time_to_tick(pm.get_end_time())
+    if ticks > C.MAX_MIDI_TICKS:
+        raise MidiError(f"a song of {ticks} MIDI ticks would not read back (readers stop at {C.MAX_MIDI_TICKS}): "
+                        "write it in parts")
     with atomic_path(path) as tmp:
         pm.write(str(tmp))
