@@ -9,7 +9,7 @@ import time
 
 import numpy as np
 
-from ..data.corpus import prepare
+from ..data.corpus import fingerprint, prepare
 from ..generate.sampling import sample_phrases
 from ..harmony.chords import FEATURES
 from ..models.files import load_generator
@@ -49,6 +49,9 @@ def evaluate(models_dir="models", data_dir="data", cache_dir=None, seeds=4, seed
     t0 = time.perf_counter()
     generator, cfg, raw = load_generator(models_dir)
     corpus = prepare(data_dir, cache_dir, cfg.representation, progress=False)
+    other = other_corpus(raw.get("corpus"), fingerprint(data_dir, corpus.files), data_dir)
+    if other:
+        print_fn(f"warning: {other}")
     held = corpus.held_out(cfg.train.holdout, cfg.train.holdout_by)
     note = f"{len(np.unique(corpus.song[held]))} held-out songs (split by {cfg.train.holdout_by})"
     if "holdout" not in raw.get("train", {}):
@@ -93,9 +96,19 @@ def evaluate(models_dir="models", data_dir="data", cache_dir=None, seeds=4, seed
     boot = np.random.default_rng([seed, 1])          # its own draws: the rows stay as they were
     spread = [chord_tone_spread(windows, model_tokens, strong, boot) for strong in (False, True)]
     return {"models": str(models_dir), "epochs_trained": raw.get("epochs_trained"), "data": str(data_dir),
-            "windows": w, "seeds": seeds, "held_out": note, "rows": rows,
+            "other_corpus": other, "windows": w, "seeds": seeds, "held_out": note, "rows": rows,
             "bar": check_bar(rows, spread=spread),
             "seconds": round(time.perf_counter() - t0, 1)}
+
+
+def other_corpus(trained_on, here, data_dir):
+    """Why `data_dir` (its `fingerprint` here) is not the corpus the model recorded at training, or None
+    (also when the model recorded none)."""
+    if not isinstance(trained_on, dict) or trained_on.get("fingerprint") in (None, here["fingerprint"]):
+        return None
+    return (f"--data {data_dir} is not the corpus this model was trained on ({trained_on.get('files')} MIDI files "
+            f"under {trained_on.get('path')}; here {here['files']}, other names or sizes): its held-out songs are "
+            "not the ones training left out, so the model may have learned some of them")
 
 
 def chord_tone_spread(windows, tokens, strong_beats_only, rng, rounds=200):
