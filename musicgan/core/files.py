@@ -37,18 +37,14 @@ def write_text(path, text):
 
 
 def remove_leftovers(folder):
-    """Delete the temporary files of `atomic_path` that a killed process left under `folder`; return them.
-
-    Only safe while holding the folder's lock (`folder_lock`): nobody else is writing there.
-    """
+    """Delete the temporary files of `atomic_path` that a killed process left in `folder` (not below it);
+    return them. Only safe while holding the folder's lock (`folder_lock`): nobody else writes there."""
     removed = []
-    for root, _, files in os.walk(folder):
-        for name in files:
-            if _TEMPORARY.fullmatch(name):
-                path = Path(root) / name
-                with contextlib.suppress(FileNotFoundError):
-                    path.unlink()
-                    removed.append(path)
+    with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+        for path in Path(folder).iterdir():
+            if _TEMPORARY.fullmatch(path.name) and path.is_file():
+                path.unlink()
+                removed.append(path)
     return removed
 
 

@@ -196,7 +196,8 @@ def _position(gan):
 def _check_start(cfg, run):
     """Remove what killed runs left, then refuse to mix runs: a folder that holds a run needs --resume or
     --fresh, and resume needs the same config. Resuming before the first checkpoint starts afresh."""
-    left = remove_leftovers(run.models_dir) + ckpts.remove_temporary(run.checkpoints)
+    left = [p for sub in ("", "best", "samples", "checkpoints") for p in remove_leftovers(run.models_dir / sub)]
+    left += ckpts.remove_temporary(run.checkpoints)
     if left:
         run.print_fn(f"removed {len(left)} temporary file(s) that a killed run left in {run.models_dir} "
                      f"({', '.join(sorted(p.name for p in left)[:3])}{', ...' if len(left) > 3 else ''})")
