@@ -176,6 +176,8 @@ def test_train_command_line(corpus_dir, tmp_path, capsys):
         assert train_main(["--data", str(corpus_dir), "--models", str(tmp_path / "x"), "--config", str(overrides)]) == 2
         err = capsys.readouterr().err
         assert message in err and err.count("\n") == 1, err
+    assert train_main(["--data", str(corpus_dir), "--models", str(tmp_path / "x"), "--resume", "--fresh"]) == 2
+    assert "--resume continues a run and --fresh deletes it" in capsys.readouterr().err
     with pytest.raises(SystemExit) as done:
         train_main(["--help"])
     assert done.value.code == 0 and "ceil(N/B)" in capsys.readouterr().out
