@@ -125,6 +125,15 @@ def test_audition_command_renders_what_is_missing(tmp_path, capsys):
     assert "is not a folder" in capsys.readouterr().err
 
 
+def test_a_file_name_with_dollar_signs_is_drawn_as_written(tmp_path, capsys):
+    folder = tmp_path / "out"
+    write_midi(folder / "song $x^$ 5$.mid", bars=2)          # '$x^$' is broken mathtext
+    (folder / "song $x^$ 5$.json").write_text(json.dumps({"beat_chords": ["C$^$"] * 8}))
+    assert cli.main(["audition", str(folder), "--render"]) == 0
+    assert (folder / "song $x^$ 5$.png").read_bytes()[:4] == b"\x89PNG"
+    assert "rendered 2 files" in capsys.readouterr().out
+
+
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args):
         pass

@@ -64,10 +64,10 @@ def _bad_corpus(root):
 def test_every_bad_file_is_skipped_with_its_reason(tmp_path, monkeypatch):
     good, expect = _bad_corpus(tmp_path / "midi")
     write_midi(tmp_path / "midi" / "sub" / "locked.mid")
-    real_read = Path.read_bytes
+    real_open = os.open
     # CI runs as root, where chmod 000 still reads: refuse this one file the way the OS would
-    monkeypatch.setattr(Path, "read_bytes", lambda p: (_ for _ in ()).throw(PermissionError(13, "denied"))
-                        if p.name == "locked.mid" else real_read(p))
+    monkeypatch.setattr(os, "open", lambda p, *a, **k: (_ for _ in ()).throw(PermissionError(13, "denied"))
+                        if Path(p).name == "locked.mid" else real_open(p, *a, **k))
     expect["locked.mid"] = "permission denied"
     corpus = dataset.prepare(tmp_path / "midi", tmp_path / "cache", Representation(melody_chord_weight=0),
                              jobs=1, progress=False)
@@ -86,6 +86,61 @@ def test_every_bad_file_is_skipped_with_its_reason(tmp_path, monkeypatch):
     assert sum(summary["skipped"].values()) == len(expect)
     assert summary["chord_qualities"] == {"maj": 72, "min": 24}          # per 8th-note slot
     assert summary["phrases_per_meter"] == {"4/4": 3}
+
+
+def _deep_folder(root, depth):
+    """root/d/d/.../d, `depth` folders deep (pathlib's mkdir(parents=True) recurses, so one at a time)."""
+    path = root
+    for _ in range(depth):
+        path = path / "d"
+        os.mkdir(path)
+    return path
+
+
+def _remove_deep(root, depth):
+    path = root / "/".join(["d"] * depth)
+    for f in path.iterdir():
+        f.unlink()
+    for _ in range(depth):               # shutil.rmtree recurses too
+        os.rmdir(path)
+        path = path.parent
+
+
+def test_no_file_can_hang_prepare_or_fill_its_memory(tmp_path, monkeypatch):
+    midi = tmp_path / "midi"
+    good = write_midi(midi / "good.mid")
+    os.mkfifo(midi / "fifo.mid")                                  # reading it would wait for a writer forever
+    (midi / "zero.mid").symlink_to("/dev/zero")                   # ... or read zeros until memory runs out
+    with open(midi / "sparse.mid", "wb") as f:                    # 2 GB that take no disk
+        f.truncate(2 * 2**30)
+    meters = b"\x01\xff\x58\x04\x04\x02\x18\x08" * 500_000      # pretty_midi's downbeats: quadratic in these
+    (midi / "meters.mid").write_bytes(_raw_midi(list(meters) + [0x00, 0x90, 60, 100, 0x60, 0x80, 60, 64]))
+    (midi / "slow.mid").write_bytes(good.read_bytes())
+    deep = _deep_folder(midi, 1200)                                # past Python's recursion limit
+    (deep / "deep.mid").write_bytes(good.read_bytes())
+    from musicgan.io import midi as midi_io
+
+    real_read = midi_io.read_song
+
+    def read_song(path):
+        if Path(path).name == "slow.mid":
+            time.sleep(30)
+        return real_read(path)
+
+    monkeypatch.setattr(midi_io, "read_song", read_song)
+    monkeypatch.setattr(C, "MAX_READ_SECONDS", 0.5)
+    try:
+        t0 = time.perf_counter()
+        corpus = dataset.prepare(midi, tmp_path / "cache", jobs=1, progress=False)
+        assert time.perf_counter() - t0 < 10
+        reasons = {Path(e["path"]).name: e["reason"] for e in corpus.report}
+        assert reasons == {"good.mid": "", "deep.mid": "", "fifo.mid": "not a regular file (a named pipe)",
+                           "zero.mid": "not a regular file (a character device)",
+                           "sparse.mid": "too large (2048.0 MB > 8 MB)",
+                           "meters.mid": "too many time-signature changes (500000 > 1000)",
+                           "slow.mid": "took longer than 0.5 s to read"}
+    finally:
+        _remove_deep(midi, 1200)
 
 
 def test_parallel_read_matches_serial(tmp_path, monkeypatch):

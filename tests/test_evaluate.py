@@ -1,11 +1,14 @@
 import json
+import shutil
 
 import numpy as np
+import pytest
 
 from musicgan.cli import main
 from musicgan.core import constants as C
 from musicgan.core.config import Config, load_config, save_config
 from musicgan.core.meter import FOUR_FOUR
+from musicgan.data.corpus import fingerprint
 from musicgan.evaluate import report as evaluate
 from musicgan.harmony import progression
 
@@ -24,6 +27,37 @@ def test_evaluate_runs_end_to_end_on_a_tiny_model(tiny_models, tmp_path, capsys)
     assert len(report["bar"]) == 13 and ["spread" in c for c in report["bar"][:3]] == [True, True, False]
     assert list(report["meters"]) == ["4/4"] and report["meters"]["4/4"]["rows"] == report["rows"]
     assert out.with_suffix(".png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_evaluating_on_another_corpus_than_the_model_s_warns(tiny_models, tmp_path, monkeypatch):
+    from .conftest import write_midi
+
+    trained_on = json.loads((tiny_models / "config.json").read_text())["corpus"]
+    assert trained_on["files"] == 2 and trained_on["path"] == str((tiny_models.parent / "midi").resolve())
+    other = tmp_path / "other"
+    for i in range(2):
+        write_midi(other / f"t{i}.mid", bars=8, pitch_shift=2)
+    said = []
+
+    class Scoring(Exception):
+        pass
+
+    def scoring(*args):                                 # stop where scoring would begin
+        raise Scoring
+
+    monkeypatch.setattr(evaluate, "CopyFinder", scoring)
+    with pytest.raises(Scoring):
+        evaluate.evaluate(tiny_models, other, seeds=2, max_windows=4, print_fn=said.append)
+    assert said[0].startswith(f"warning: --data {other} is not the corpus this model was trained on (2 MIDI files "
+                              f"under {trained_on['path']}; here 2, other names or sizes)")
+    said.clear()
+    with pytest.raises(Scoring):
+        evaluate.evaluate(tiny_models, tiny_models.parent / "midi", seeds=2, max_windows=4, print_fn=said.append)
+    assert not [s for s in said if "not the corpus" in s]
+    moved = tmp_path / "moved"                          # the same corpus elsewhere is the same corpus
+    shutil.copytree(tiny_models.parent / "midi", moved, ignore=shutil.ignore_patterns("cache"))
+    assert evaluate.other_corpus(trained_on, fingerprint(moved, [str(p) for p in sorted(moved.glob("*.mid"))]),
+                                 moved) is None
 
 
 def test_bar_checks_follow_the_rows():

@@ -1,4 +1,5 @@
 import json
+import shutil
 
 import mido
 import numpy as np
@@ -93,7 +94,12 @@ def test_errors_are_one_line(models, tmp_path, capsys):
              ([], "give the progression"),
              (["--chords", "C", "--melody-program", "200"], "0-127"),
              (["--chords", "C", "--meter", "3-4"], "bad meter '3-4': write it as a time signature"),
-             (["--chords", "C D E F |", "--meter", "3/4"], "at most 3 in 3/4")]
+             (["--chords", "C D E F |", "--meter", "3/4"], "at most 3 in 3/4"),
+             (["--chords", "|"], "no chords in the progression '|'"),
+             (["--chords", " | |  "], "no chords in the progression"),
+             (["--chords", "C", "--temperature", "nan"], "--temperature must be a number >= 0, got nan"),
+             (["--chords", "C", "--temperature", "inf"], "--temperature must be a number >= 0, got inf"),
+             (["--chords", "C", "--bars", "20000"], "--bars must be at most 11363 in 4/4 (a longer MIDI file")]
     for args, message in cases:
         assert _gen(models, tmp_path, *args) == 2
         err = capsys.readouterr().err
@@ -126,6 +132,47 @@ def test_wav_png_and_audition_page_from_generate(models, tmp_path, capsys):
     assert main(["audition", str(tmp_path)]) == 0
     page = (tmp_path / "index.html").read_text()
     assert page.count("<audio") == 2 and "Am F C G".replace(" ", " | ") in page
+
+
+def test_a_generator_with_nan_weights_or_a_mistyped_config_is_refused(models, tmp_path, capsys):
+    import h5py
+
+    broken = tmp_path / "nan"
+    shutil.copytree(models, broken, ignore=shutil.ignore_patterns("checkpoints", "samples", "logs", "best"))
+    with h5py.File(broken / "generator.h5", "r+") as f:
+        kernels = []
+        f.visititems(lambda name, item: kernels.append(item) if name.endswith("kernel") else None)
+        kernels[0][(0,) * kernels[0].ndim] = np.nan
+    assert generate_main(["--chords", "C", "--models", str(broken), "--out", str(tmp_path / "x.mid")]) == 2
+    err = capsys.readouterr().err
+    assert "holds weights that are not numbers (NaN or infinite" in err and err.count("\n") == 1
+    assert not (tmp_path / "x.mid").exists()
+    cfg = json.loads((models / "config.json").read_text())
+    cfg["model"]["width"] = "8"
+    (broken / "config.json").write_text(json.dumps(cfg))
+    assert generate_main(["--chords", "C", "--models", str(broken), "--out", str(tmp_path / "x.mid")]) == 2
+    assert 'model.width must be a whole number, got "8"' in capsys.readouterr().err
+    cfg = json.loads((models / "config.json").read_text())
+    cfg["train"] = [1, 2]
+    (broken / "config.json").write_text(json.dumps(cfg))
+    assert generate_main(["--chords", "C", "--models", str(broken), "--out", str(tmp_path / "x.mid")]) == 2
+    assert "train must be a JSON object of settings" in capsys.readouterr().err
+
+
+def test_a_song_too_long_to_read_back_is_not_written(tmp_path):
+    from musicgan.core.meter import FOUR_FOUR
+    from musicgan.io.midi import MidiError, Song, make_track, max_bars, write_song
+
+    bar = 4 * 60 / 120                                          # seconds at 120 bpm
+    for bars, ok in ((max_bars(FOUR_FOUR), True), (max_bars(FOUR_FOUR) + 1, False)):
+        song = Song([make_track("Melody", [(60, 0.0, 1.0), (62, (bars - 1) * bar, bars * bar)])], bpm=120.0)
+        if ok:
+            write_song(song, tmp_path / "long.mid")
+            assert pretty_midi.PrettyMIDI(str(tmp_path / "long.mid")).get_end_time() == pytest.approx(bars * bar)
+        else:
+            with pytest.raises(MidiError, match="would not read back"):
+                write_song(song, tmp_path / "longer.mid")
+            assert not (tmp_path / "longer.mid").exists()
 
 
 def test_a_damaged_generator_file_says_how_to_get_a_good_one(models, tmp_path, capsys):

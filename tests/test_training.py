@@ -95,44 +95,27 @@ def test_resume_equals_a_straight_run(corpus_dir, tmp_path):
     assert len(list((tmp_path / "b" / "samples").glob("epoch0002_*.mid"))) == 3
 
 
-def test_ctrl_c_saves_mid_epoch_and_resume_finishes_identically(corpus_dir, tmp_path, monkeypatch):
-    straight = training.train(tiny_config(epochs=1), corpus_dir, tmp_path / "a", progress=False, print_fn=str)
-    real = trainer.GAN.train_batch
-    calls = []
-
-    def interrupt_at_third(self, batch, step, eager=False):
-        calls.append(step)
-        if len(calls) == 3:
-            raise KeyboardInterrupt
-        return real(self, batch, step, eager)
-
-    monkeypatch.setattr(trainer.GAN, "train_batch", interrupt_at_third)
-    said = []
-    training.train(tiny_config(epochs=1), corpus_dir, tmp_path / "b", progress=False, print_fn=said.append)
-    assert "interrupted" in said[-1] and "iteration 2" in said[-1]
-    monkeypatch.setattr(trainer.GAN, "train_batch", real)
-    resumed = training.train(tiny_config(epochs=1), corpus_dir, tmp_path / "b", resume=True, progress=False,
-                             print_fn=str)
-    for a, b in zip(straight.generator.weights, resumed.generator.weights):
-        np.testing.assert_allclose(a.numpy(), b.numpy(), atol=1e-6)
-
-
 def test_resume_refuses_another_config_and_a_second_start(corpus_dir, tmp_path):
     training.train(tiny_config(epochs=1), corpus_dir, tmp_path, progress=False, print_fn=str)
     with pytest.raises(trainer.TrainingError, match=r"train.batch_size: checkpoint 16, now 8"):
         training.train(tiny_config(epochs=2, batch_size=8), corpus_dir, tmp_path, resume=True, progress=False)
     with pytest.raises(trainer.TrainingError, match="--resume"):
         training.train(tiny_config(epochs=2), corpus_dir, tmp_path, progress=False)
-    with pytest.raises(trainer.TrainingError, match="nothing to resume"):
-        training.train(tiny_config(), corpus_dir, tmp_path / "empty", resume=True, progress=False)
 
 
 def test_diverging_loss_stops_and_keeps_the_last_checkpoint(corpus_dir, tmp_path, monkeypatch):
     training.train(tiny_config(epochs=1), corpus_dir, tmp_path, progress=False, print_fn=str)
     monkeypatch.setattr(trainer.GAN, "train_batch", lambda self, batch, step, eager=False: {"d_loss": float("nan")})
-    with pytest.raises(trainer.TrainingError, match="d_loss is nan at epoch 2, iteration 1.*last good checkpoint"):
+    with pytest.raises(trainer.TrainingError, match="d_loss is nan at epoch 2, iteration 1: training diverged; the "
+                       "checkpoint after epoch 1 is kept in .*, but resuming repeats the same steps. Start over with "
+                       "--fresh and lower learning rates"):
         training.train(tiny_config(epochs=2), corpus_dir, tmp_path, resume=True, progress=False, print_fn=str)
     assert tf.train.latest_checkpoint(str(tmp_path / "checkpoints")).endswith("-1")
+    said = []                     # before any checkpoint: --resume starts, and the message promises none
+    with pytest.raises(trainer.TrainingError, match="at epoch 1, iteration 1: training diverged; no checkpoint was "
+                       "written. Start over"):
+        training.train(tiny_config(), corpus_dir, tmp_path / "empty", resume=True, progress=False, print_fn=said.append)
+    assert f"nothing to resume in {tmp_path / 'empty' / 'checkpoints'} yet: starting from epoch 1" in said
 
 
 def test_a_save_that_dies_half_way_leaves_the_old_files(corpus_dir, tmp_path, monkeypatch):
@@ -182,6 +165,17 @@ def test_train_command_line(corpus_dir, tmp_path, capsys):
     overrides.write_text(json.dumps({"model": {"depth": 3}}))
     assert train_main(["--data", str(corpus_dir), "--models", str(tmp_path / "x"), "--config", str(overrides)]) == 2
     assert "unknown ModelConfig setting(s): depth" in capsys.readouterr().err
+    for bad, message in (({"train": {"epochs": "3"}}, 'train.epochs must be a whole number, got "3"'),
+                         ({"model": {"width": 8.5}}, "model.width must be a whole number, got 8.5"),
+                         ({"train": {"drop_remainder": 1}}, "train.drop_remainder must be true or false, got 1"),
+                         ({"train": [3]}, "section 'train' must be a JSON object of settings, got [3]"),
+                         ([1], "must hold a JSON object of sections")):
+        overrides.write_text(json.dumps(bad))
+        assert train_main(["--data", str(corpus_dir), "--models", str(tmp_path / "x"), "--config", str(overrides)]) == 2
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1, err
+    assert train_main(["--data", str(corpus_dir), "--models", str(tmp_path / "x"), "--resume", "--fresh"]) == 2
+    assert "--resume continues a run and --fresh deletes it" in capsys.readouterr().err
     with pytest.raises(SystemExit) as done:
         train_main(["--help"])
     assert done.value.code == 0 and "ceil(N/B)" in capsys.readouterr().out

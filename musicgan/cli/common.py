@@ -1,5 +1,6 @@
 """The one place that turns errors into messages: a `UserError` (or a file-system error) is one line
-on stderr and exit code 2; Ctrl-C is exit code 130; anything else is a bug and keeps its traceback."""
+on stderr and exit code 2; Ctrl-C (or SIGTERM, SIGHUP: `Interrupted`) is one line and 128 + the
+signal's number, 130 for Ctrl-C; anything else is a bug and keeps its traceback."""
 
 import sys
 
@@ -10,9 +11,9 @@ def run(run_fn, args):
     """Call `run_fn(args)` and return its exit code."""
     try:
         return run_fn(args)
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as e:
+        print(str(e) or "interrupted", file=sys.stderr)
+        return getattr(e, "exit_code", 130)
     except (UserError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -36,8 +36,9 @@ def build_train_parser():
         "batch; sqrt: by its square root), ramped up linearly over the warmup epochs. The default, "
         "auto, is linear when several replicas share a B above 64 and none otherwise, so one-replica "
         "runs train as they always did; to compare a distributed run with a one-replica run, give "
-        "both the same explicit --lr-scaling. Ctrl-C saves a checkpoint; --resume continues exactly "
-        "where it stopped.\n\nSeveral machines: run the same command on each, e.g. "
+        "both the same explicit --lr-scaling. Ctrl-C (or SIGTERM, SIGHUP) stops the run after the iteration "
+        "in progress and saves a checkpoint (exit status 130; 143, 129); --resume continues exactly where it "
+        "stopped. A kill at any moment loses at most the unfinished iterations of the current epoch.\n\nSeveral machines: run the same command on each, e.g. "
         "--strategy multiworker --workers host1:2222,host2:2222 --task-index 0 (1 on host2), or set "
         "TF_CONFIG instead; see README.md.")
     p.add_argument("--data", default="data/chorales", help="folder of MIDI files, searched recursively "
@@ -62,8 +63,10 @@ def build_train_parser():
     p.add_argument("--holdout-by", choices=HOLDOUT_BY,
                    help="keep out whole tune families, so songs sharing a 3-bar passage in any key (one hymn "
                    "tune set twice, a song and its cover) stay on one side (default: tune), or single songs")
-    p.add_argument("--resume", action="store_true", help="continue the run in --models from its last checkpoint")
-    p.add_argument("--fresh", action="store_true", help="delete --models/checkpoints and start over")
+    p.add_argument("--resume", action="store_true", help="continue the run in --models from its newest checkpoint "
+                   "that restores (a run with none yet starts from epoch 1)")
+    p.add_argument("--fresh", action="store_true", help="delete the run in --models (checkpoints/, best/, samples/, "
+                   "logs/, training_log.csv) and start over; the exported .h5 stay until the first export")
     p.add_argument("--quick", action="store_true",
                    help="a short run to see the whole loop work: 3 epochs (about 2 minutes on 2 cores), "
                    "samples and .h5 every epoch")
@@ -122,9 +125,15 @@ def train_config(args):
             overrides = json.loads(Path(args.config).read_text())
         except ValueError as e:
             raise ConfigError(f"{args.config} is not valid JSON ({e})") from None
-        for part, values in (overrides.items() if isinstance(overrides, dict) else [(None, None)]):
-            if part not in data or not isinstance(values, dict):
+        if not isinstance(overrides, dict):
+            raise ConfigError(f"{args.config} must hold a JSON object of sections ({{\"train\": {{...}}}}), "
+                              f"got {json.dumps(overrides)[:60]}")
+        for part, values in overrides.items():
+            if part not in data:
                 raise ConfigError(f"{args.config}: unknown section {part!r}; known: {', '.join(data)}")
+            if not isinstance(values, dict):
+                raise ConfigError(f"{args.config}: section {part!r} must be a JSON object of settings, "
+                                  f"got {json.dumps(values)[:60]}")
             data[part].update(values)
     flags = {"epochs": args.epochs, "batch_size": args.batch_size, "seed": args.seed, "loss": args.loss,
              "d_steps": args.d_steps, "lr_scaling": args.lr_scaling,
@@ -141,6 +150,8 @@ def run_train(args):
     from ..train.distribute import make_strategy
     from ..train.loop import train
 
+    if args.resume and args.fresh:
+        raise ConfigError("--resume continues a run and --fresh deletes it: give one of them")
     cfg = train_config(args)
     strategy = make_strategy(args.strategy, args.workers, args.task_index, args.replicas, args.worker_timeout)
     train(cfg, args.data, args.models, args.cache, resume=args.resume, fresh=args.fresh,

@@ -2,6 +2,7 @@
 
 import dataclasses
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -194,8 +195,33 @@ class Config:
         return dataclasses.asdict(self)
 
 
-def from_dict(cls, data):
-    """Build dataclass `cls` from a (possibly nested) dict, naming any unknown key."""
+_KINDS = {bool: "true or false", int: "a whole number", float: "a number", str: "a string"}
+
+
+def _typed(f, value, where):
+    """`value` for field `f` if it has the field's type (an int does for a float; None where the
+    default is None), else ConfigError naming the setting, what it got and what it wants."""
+    kind = f.type
+    if (value is None and f.default is None) or kind not in _KINDS:
+        return value
+    if kind is float:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and not math.isnan(value)
+    else:
+        ok = isinstance(value, kind) and not (kind is int and isinstance(value, bool))
+    if not ok:
+        raise ConfigError(f"{where}{f.name} must be {_KINDS[kind]}, got {_shown(value)}")
+    return float(value) if kind is float else value
+
+
+def _shown(value):
+    return json.dumps(value, default=repr)[:60]
+
+
+def from_dict(cls, data, where=""):
+    """Build dataclass `cls` from a (possibly nested) dict, naming any unknown key or wrongly typed value."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where.rstrip('.') or cls.__name__} must be a JSON object of settings "
+                          f"({{\"name\": value, ...}}), got {_shown(data)}")
     names = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(data) - set(names))
     if unknown:
@@ -203,8 +229,10 @@ def from_dict(cls, data):
                          f"known: {', '.join(sorted(names))}")
     kwargs = {}
     for key, value in data.items():
-        sub = names[key].default_factory if names[key].default_factory is not dataclasses.MISSING else None
-        kwargs[key] = from_dict(sub, value) if dataclasses.is_dataclass(sub) and isinstance(value, dict) else value
+        f = names[key]
+        sub = f.default_factory if f.default_factory is not dataclasses.MISSING else None
+        kwargs[key] = (from_dict(sub, value, f"{where}{key}.") if dataclasses.is_dataclass(sub)
+                       else _typed(f, value, where))
     return cls(**kwargs)
 
 
@@ -231,10 +259,15 @@ def load_config(models_dir):
                                 f"{models_dir}`") from None
     except ValueError as e:
         raise ConfigError(f"{path} is not valid JSON ({e})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path} must hold a JSON object, got {_shown(data)}")
     parts = {k: data[k] for k in CONFIG_PARTS if k in data}
-    if "phrase_bars" in parts.get("representation", {}):            # saved before meters: 4/4 bars
+    if isinstance(parts.get("representation"), dict) and "phrase_bars" in parts["representation"]:
         raise ModelError(f"{path} is of a model made before musicgan read meters (phrases of 4/4 bars); "
                          f"retrain it with `python train.py --models {models_dir} --fresh`")
-    if "train" in parts and "holdout_by" not in parts["train"]:      # saved before tune families existed
+    if isinstance(parts.get("train"), dict) and "holdout_by" not in parts["train"]:   # saved before tune families
         parts["train"] = {**parts["train"], "holdout_by": "song"}
-    return config_from_dict(parts), data
+    try:
+        return config_from_dict(parts), data
+    except ConfigError as e:
+        raise ConfigError(f"{path}: {e}") from None

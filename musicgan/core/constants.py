@@ -23,6 +23,13 @@ NOTE_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")  
 MAX_FILE_BYTES = 8 * 1024 * 1024
 MIN_BPM, MAX_BPM = 20.0, 400.0
 MAX_SONG_SECONDS = 60 * 60
+MAX_METER_CHANGES = 1000      # time-signature events; pretty_midi's downbeats cost meter changes x beats
+MAX_READ_SECONDS = 30         # one file's whole read (parse, melody, chords, phrases); ~3 ms for a chorale
+
+# pretty_midi refuses to read a file whose last event lies past 10^7 ticks (its MAX_TICK, "likely
+# corrupt"); the files written here have MIDI_RESOLUTION ticks a quarter note, so a song must end before.
+MAX_MIDI_TICKS = 10_000_000
+MIDI_RESOLUTION = 220         # pretty_midi's default
 
 MIDI_SUFFIXES = (".mid", ".midi")
 MELODY_TRACK = "Melody"       # the melody track's name in the files generate.py writes

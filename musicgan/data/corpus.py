@@ -1,7 +1,11 @@
 """A MIDI folder -> the `Corpus` of phrases: scan, read in parallel, skip and count bad files, use the cache."""
 
 import collections
+import contextlib
+import hashlib
 import os
+import signal
+import threading
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -20,29 +24,55 @@ MIN_FILES_PER_WORKER = 200   # spawning a worker costs ~1 s, ~300 files' reading
 
 
 def scan(data_dir, exclude=()):
-    """Every path under data_dir named *.mid / *.midi (any case), files or not, sorted."""
-    data_dir = Path(data_dir)
-    exclude = [Path(e).resolve() for e in exclude]
-    found = []
-    for root, dirs, files in os.walk(data_dir):
-        if Path(root).resolve() in exclude:
-            dirs[:] = []
+    """Every path under data_dir named *.mid / *.midi (any case), files or not, sorted.
+
+    The walk keeps its own stack (a corpus may be nested deeper than Python's recursion limit) and
+    does not follow links to folders (a link to a parent would loop); a folder it cannot list is passed over.
+    """
+    exclude = {Path(e).resolve() for e in exclude}
+    found, stack = [], [(Path(data_dir), Path(data_dir).resolve())]
+    while stack:
+        folder, real = stack.pop()             # real: its resolved path (no links followed below the root)
+        if real in exclude:
             continue
-        dirs.sort()
-        for name in dirs + files:
-            if name.lower().endswith(C.MIDI_SUFFIXES):
-                found.append(Path(root) / name)
+        try:
+            with os.scandir(folder) as entries:
+                entries = list(entries)
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.name.lower().endswith(C.MIDI_SUFFIXES):
+                found.append(Path(entry.path))
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append((Path(entry.path), real / entry.name))
+            except OSError:
+                pass
     return sorted(found)
 
 
+def fingerprint(data_dir, files):
+    """What identifies a corpus wherever it is copied: its files' paths under data_dir and sizes, hashed."""
+    digest = hashlib.sha256()
+    for f in files:
+        try:
+            size = os.stat(f).st_size
+        except OSError:
+            size = -1
+        digest.update(f"{os.path.relpath(f, data_dir)}\0{size}\n".encode(errors="surrogateescape"))
+    return {"path": str(Path(data_dir).resolve()), "files": len(files), "fingerprint": digest.hexdigest()[:16]}
+
+
 def read_file(path, rep):
-    """(entry, arrays or None) for one file; never raises for a bad file."""
+    """(entry, arrays or None) for one file; never raises for a bad file, and gives up on one that
+    takes longer than MAX_READ_SECONDS (in the main thread of its process, where a timer can interrupt it)."""
     from ..io.midi import MidiError, read_song
     from .phrases import song_phrases
 
     entry = {"path": str(path), "status": "skipped", "reason": "", "phrases": 0, "melody": "", "meters": {}}
     try:
-        arrays, info = song_phrases(read_song(path), rep)
+        with _time_limit(C.MAX_READ_SECONDS):
+            arrays, info = song_phrases(read_song(path), rep)
     except MidiError as e:
         entry["reason"] = str(e)
         return entry, None
@@ -51,6 +81,33 @@ def read_file(path, rep):
         return entry, None
     entry.update(status="ok", phrases=len(arrays["melody"]), **info)
     return entry, arrays
+
+
+class _TooSlow(BaseException):
+    """Not an Exception: the readers' own catch-alls must let it through."""
+
+
+@contextlib.contextmanager
+def _time_limit(seconds):
+    """Raise `MidiError` in the block once it has run `seconds` (SIGALRM; no limit outside the main thread)."""
+    from ..io.midi import MidiError
+
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+        yield
+        return
+
+    def expire(signum, frame):
+        raise _TooSlow
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    except _TooSlow:
+        raise MidiError(f"took longer than {seconds:g} s to read") from None
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def _read_one(args):

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..core.errors import UserError
 from ..core.meter import Meter
-from ..data.corpus import prepare
+from ..data.corpus import fingerprint, prepare
 from ..data.pipeline import conditions
 from ..generate.sampling import sample_phrases
 from ..harmony.chords import FEATURES
@@ -102,6 +102,9 @@ def evaluate(models_dir="models", data_dir="data", cache_dir=None, seeds=4, seed
     t0 = time.perf_counter()
     generator, cfg, raw = load_generator(models_dir)
     corpus = prepare(data_dir, cache_dir, cfg.representation, progress=False)
+    other = other_corpus(raw.get("corpus"), fingerprint(data_dir, corpus.files), data_dir)
+    if other:
+        print_fn(f"warning: {other}")
     train_split, test, note = _held_out(cfg, raw, corpus, print_fn)
     transpose = cfg.representation.transpose
     train_melody, _, _ = train_split.augmented(transpose)
@@ -139,7 +142,7 @@ def evaluate(models_dir="models", data_dir="data", cache_dir=None, seeds=4, seed
         typed_rows, _ = _pooled({k: {**v["typed"], "windows": v["windows"]} for k, v in per_meter.items()})
         typed = {"typed": {"progressions": list(progressions), "rows": typed_rows, "bar": check_bar(typed_rows)}}
     return {**typed, "models": str(models_dir), "epochs_trained": raw.get("epochs_trained"), "data": str(data_dir),
-            "windows": sum(v["windows"] for v in per_meter.values()), "seeds": seeds, "held_out": note,
+            "other_corpus": other, "windows": sum(v["windows"] for v in per_meter.values()), "seeds": seeds, "held_out": note,
             "meters": per_meter, "meters_too_thin": skipped, "rows": rows,
             "bar": check_bar(rows, spread=spread), "seconds": round(time.perf_counter() - t0, 1)}
 
@@ -154,6 +157,16 @@ def _pooled(per_meter):
     spread = [float(np.sqrt(sum((share[k] * v["bar"][i].get("spread", 0)) ** 2 for k, v in per_meter.items())))
               for i in range(2)]
     return rows, spread
+
+
+def other_corpus(trained_on, here, data_dir):
+    """Why `data_dir` (its `fingerprint` here) is not the corpus the model recorded at training, or None
+    (also when the model recorded none)."""
+    if not isinstance(trained_on, dict) or trained_on.get("fingerprint") in (None, here["fingerprint"]):
+        return None
+    return (f"--data {data_dir} is not the corpus this model was trained on ({trained_on.get('files')} MIDI files "
+            f"under {trained_on.get('path')}; here {here['files']}, other names or sizes): its held-out songs are "
+            "not the ones training left out, so the model may have learned some of them")
 
 
 def chord_tone_spread(windows, tokens, strong_beats_only, rng, meter, rounds=200):

@@ -11,7 +11,7 @@ from ..core.errors import UserError
 from ..core.files import write_text
 from ..core.meter import Meter
 from ..harmony.progression import parse_chord, parse_song, progression_features
-from ..io.midi import write_song
+from ..io.midi import max_bars, write_song
 from ..models.files import load_generator
 from .arrangement import render_song
 from .sampling import generate_melodies
@@ -110,18 +110,22 @@ def generate_songs(progression, models_dir="models", bars=None, out="out/song.mi
         raise UserError(f"--bars must be at least 1, got {bars}")
     if not 20 <= bpm <= 400:
         raise UserError(f"--bpm must be 20-400, got {bpm}")
-    if not temperature >= 0:
+    if not 0 <= temperature < float("inf"):             # NaN fails too
         raise UserError(f"--temperature must be a number >= 0, got {temperature}")
     plan = parse_song(progression, form)
     shift = key_shift(key)
     plan = [(name, [[c.transposed(shift) for c in bar] for bar in section]) for name, section in plan]
     written = " ; ".join((f"{name}: " if name else "") + " | ".join(" ".join(c.symbol for c in bar) for bar in section)
                          for name, section in dict(plan).items())
-    if plan[0][0] == "":                                         # no sections: repeat to fill the bars
-        section = plan[0][1]
-        plan = [("", [section[i % len(section)] for i in range(bars or DEFAULT_BARS)])]
     generator, _, raw = load_generator(models_dir)
     meter = choose_meter(meter, raw, models_dir)
+    sections = plan[0][0] != ""
+    total = sum(len(b) for _, b in plan) if sections else bars or DEFAULT_BARS
+    if total > max_bars(meter):
+        raise UserError(f"--bars must be at most {max_bars(meter)} in {meter} (a longer MIDI file would not read "
+                        f"back), got {total}: write several songs")
+    if not sections:                                             # repeat the progression to fill the bars
+        plan = [("", [plan[0][1][i % len(plan[0][1])] for i in range(total)])]
     tokens, beat_chords = compose(generator, plan, meter, num_samples, seed, temperature, vary)
     names = [c.symbol for c in beat_chords]
     results = []

@@ -75,6 +75,8 @@ def parse_progression(text):
     has_bars = "|" in text
     groups = [g.split() for g in text.split("|")] if has_bars else [[t] for t in text.split()]
     groups = [g for g in groups if g]
+    if not groups:
+        raise ChordError(f"no chords in the progression {text!r}: expected {ACCEPTED}")
     bars, position = [], 0
     for group in groups:
         bar = []

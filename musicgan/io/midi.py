@@ -1,6 +1,8 @@
 """The only module that reads and writes MIDI (pretty_midi): files <-> `Song` (notes in seconds, beat grid)."""
 
 import io
+import os
+import stat
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,7 +41,7 @@ class Song:
     downbeats: np.ndarray = None            # (bars,) seconds, time signatures respected
     end: float = None                       # seconds: written files last this long even if silent at the end
     key_signatures: list = field(default_factory=list)   # (key_number, seconds): 0-11 C..B major, 12-23 minor
-    resolution: int = 220                   # MIDI ticks per quarter note (480 holds triplets exactly)
+    resolution: int = C.MIDI_RESOLUTION     # MIDI ticks per quarter note (480 holds triplets exactly)
 
 
 def make_track(name, notes, program=0, is_drum=False, velocity=90):
@@ -49,24 +51,57 @@ def make_track(name, notes, program=0, is_drum=False, velocity=90):
 
 
 def _read_bytes(path):
+    """The bytes of a MIDI file, or `MidiError`. Its type and size are checked before anything is read,
+    and at most MAX_FILE_BYTES + 1 bytes are read, so a FIFO, a device or a huge file cannot hang the
+    reader or fill the memory; a file with pathologically many meter changes is refused unparsed."""
     path = Path(path)
     if path.is_symlink() and not path.exists():
         raise MidiError("dangling symbolic link")
-    if path.is_dir():
-        raise MidiError("is a directory, not a file")
     try:
-        data = path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)       # a FIFO opens without waiting for a writer
+    except IsADirectoryError:
+        raise MidiError("is a directory, not a file") from None
     except PermissionError:
         raise MidiError("permission denied") from None
     except OSError as e:
         raise MidiError(f"cannot read ({e.strerror or e})") from None
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise MidiError("is a directory, not a file")
+        if not stat.S_ISREG(st.st_mode):
+            raise MidiError(f"not a regular file (a {_kind(st.st_mode)})")
+        if st.st_size > C.MAX_FILE_BYTES:
+            raise MidiError(_too_large(st.st_size))
+        chunks, size = [], 0
+        while size <= C.MAX_FILE_BYTES and (chunk := os.read(fd, C.MAX_FILE_BYTES + 1 - size)):
+            chunks.append(chunk)
+            size += len(chunk)
+        data = b"".join(chunks)
+    except OSError as e:
+        raise MidiError(f"cannot read ({e.strerror or e})") from None
+    finally:
+        os.close(fd)
     if not data:
         raise MidiError("empty file")
-    if len(data) > C.MAX_FILE_BYTES:
-        raise MidiError(f"too large ({len(data) / 2**20:.1f} MB > {C.MAX_FILE_BYTES / 2**20:.0f} MB)")
+    if len(data) > C.MAX_FILE_BYTES:                       # it grew since fstat
+        raise MidiError(_too_large(len(data)))
     if data[:4] != b"MThd":
         raise MidiError("not a MIDI file (no MThd header)")
+    meters = data.count(b"\xff\x58\x04")                     # time-signature meta events (an upper bound)
+    if meters > C.MAX_METER_CHANGES:
+        raise MidiError(f"too many time-signature changes ({meters} > {C.MAX_METER_CHANGES})")
     return data
+
+
+def _too_large(size):
+    return f"too large ({size / 2**20:.1f} MB > {C.MAX_FILE_BYTES / 2**20:.0f} MB)"
+
+
+def _kind(mode):
+    kinds = ((stat.S_ISFIFO, "named pipe"), (stat.S_ISCHR, "character device"), (stat.S_ISBLK, "block device"),
+             (stat.S_ISSOCK, "socket"))
+    return next((name for test, name in kinds if test(mode)), "special file")
 
 
 def _has_note_ons(data):
@@ -140,8 +175,18 @@ def song_to_pretty_midi(song):
     return pm
 
 
+def max_bars(meter):
+    """The most bars of `meter` a written song may have and still read back (`C.MAX_MIDI_TICKS`)."""
+    return C.MAX_MIDI_TICKS * meter.denominator // (C.MIDI_RESOLUTION * 4 * meter.numerator)    # ticks a bar
+
+
 def write_song(song, path):
-    """Write `song` as a standard MIDI file (tempo, time signatures, one named track each)."""
+    """Write `song` as a standard MIDI file (tempo, time signatures, one named track each); a song too
+    long for MIDI readers (past `C.MAX_MIDI_TICKS`) is refused with `MidiError`."""
     pm = song_to_pretty_midi(song)
+    ticks = pm.time_to_tick(pm.get_end_time())
+    if ticks > C.MAX_MIDI_TICKS:
+        raise MidiError(f"a song of {ticks} MIDI ticks would not read back (readers stop at {C.MAX_MIDI_TICKS}): "
+                        "write it in parts")
     with atomic_path(path) as tmp:
         pm.write(str(tmp))

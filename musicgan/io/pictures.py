@@ -6,6 +6,9 @@ from ..core.constants import MELODY_TRACK
 from ..core.files import atomic_path
 from .midi import read_song
 
+# file and chord names are shown as written: a '$' in them is not the start of matplotlib's mathtext
+PLAIN = {"parse_math": False, "usetex": False}
+
 
 def _to_beats(seconds, beat_times):
     """Seconds -> beats on the file's own beat grid (tempo changes respected, extrapolated past the end)."""
@@ -47,7 +50,7 @@ def piano_roll_png(midi_path, png_path, chord_names=None, title=None):
     previous = None
     for beat, name in enumerate(chord_names or []):
         if name != previous:
-            ax.text(beat, 1.01, str(name), fontsize=8, va="bottom", transform=ax.get_xaxis_transform())
+            ax.text(beat, 1.01, str(name), fontsize=8, va="bottom", transform=ax.get_xaxis_transform(), **PLAIN)
             previous = name
     ax.set_xlim(0, total)
     ax.set_xticks(bars, [str(k + 1) for k in range(len(bars))])
@@ -55,7 +58,7 @@ def piano_roll_png(midi_path, png_path, chord_names=None, title=None):
     ax.set_xlabel("bar")
     ax.set_ylabel("MIDI pitch")
     if title:
-        ax.set_title(title, pad=14 if chord_names else 6)
+        ax.set_title(title, pad=14 if chord_names else 6, **PLAIN)
     fig.tight_layout()
     with atomic_path(png_path) as tmp:
         fig.savefig(tmp, format="png")

@@ -29,6 +29,10 @@ def load_generator(models_dir, engine="numpy"):
     except Exception as e:  # noqa: BLE001 - h5py and Keras raise many kinds on a bad file
         raise ModelError(f"cannot load {path} ({str(e).splitlines()[0][:100]}); retrain it with "
                          f"`python train.py --models {models_dir} --fresh`") from None
+    broken = _non_finite_weights(path)
+    if broken:
+        raise ModelError(f"{path} holds weights that are not numbers (NaN or infinite, in {broken[0]}): it would "
+                         f"write silence; retrain it with `python train.py --models {models_dir} --fresh`")
     rep, model = cfg.representation, cfg.model
     expected = {"noise": (model.latent,), "chords": (rep.phrase_slots, C.CONDITION_DIM),
                 "previous": (rep.context_steps,)}
@@ -39,6 +43,18 @@ def load_generator(models_dir, engine="numpy"):
                          f"{output}, the config says {expected} -> "
                          f"{(rep.phrase_steps, C.VOCAB_SIZE)}; retrain or restore the pair")
     return generator, cfg, raw
+
+
+def _non_finite_weights(path):
+    """Names of the float arrays in an .h5 model file that hold a NaN or an infinity."""
+    import h5py
+    import numpy as np
+
+    bad = []
+    with h5py.File(path, "r") as f:
+        f.visititems(lambda name, item: bad.append(name) if isinstance(item, h5py.Dataset) and item.dtype.kind == "f"
+                     and not np.isfinite(item[()]).all() else None)
+    return bad
 
 
 def _load(path, engine):

@@ -1,5 +1,5 @@
 """What happens when an epoch ends: the log (CSV and TensorBoard), sample songs, the quality watch,
-the best generator so far, and the export of the .h5 models."""
+the best generator so far, and the export of the .h5 models; all before the epoch's checkpoint."""
 
 import csv
 import io
@@ -20,6 +20,8 @@ from ..harmony.progression import parse_progression, progression_features
 from ..io.midi import write_song
 from ..models import gan as networks
 from ..models.files import save_models as save_model_files
+from .checkpoints import one_line
+from .trainer import TrainingError
 
 SAMPLE_PROGRESSIONS = ("C G Am F", "Am F C G", "Dm7 G7 Cmaj7 Cmaj7")
 LOG_FIELDS = ("epoch", "d_loss", "g_loss", "d_real", "d_fake", "seconds", "quality", "chord_tone_ratio",
@@ -31,14 +33,18 @@ SAMPLE_METERS = 4                            # sample songs in at most this many
 class EpochEnd:
     """The hooks of one run, called once per finished epoch with its log row."""
 
-    def __init__(self, gan, cfg, models_dir, corpus, summary, command, print_fn):
+    def __init__(self, gan, cfg, models_dir, corpus, summary, command, print_fn, source=None):
         self.gan, self.cfg, self.models_dir = gan, cfg, Path(models_dir)
         self.summary, self.command, self.print_fn = summary, command, print_fn
+        self.source = {"corpus": source} if source else {}      # what `musicgan evaluate --data` is checked against
         self.watch = QualityWatch(corpus.melody, corpus.chords, corpus.meter, cfg.train.seed)
         self.meters = corpus.meters()
         self.log_path = self.models_dir / "training_log.csv"
-        self.rows = read_log(self.log_path, int(gan.epoch.numpy()))
-        self.writer = tf.summary.create_file_writer(str(self.models_dir / "logs"))
+        self.rows = read_log(self.log_path, int(gan.epoch.numpy()))     # rows past the checkpoint are redone
+        try:
+            self.writer = tf.summary.create_file_writer(str(self.models_dir / "logs"))
+        except tf.errors.OpError as e:
+            raise TrainingError(f"cannot write TensorBoard logs in {self.models_dir / 'logs'} ({one_line(e)})") from None
 
     def __call__(self, done, row):
         """Everything after epoch `done` (1-based): privacy record, samples and quality, log, export."""
@@ -69,12 +75,14 @@ class EpochEnd:
         # lower is closer to the corpus
         if self.gan.picks_best and quality["quality"] < best_quality(self.models_dir / "best"):
             save_models(self.gan, self.models_dir / "best", self.cfg, {"epochs_trained": done, "command": self.command,
-                                                                     "meters": self.meters, "quality": quality},
+                                                                     "meters": self.meters, "quality": quality,
+                                                                     **self.source},
                         generator_only=True)
 
     def export(self, done):
         save_models(self.gan, self.models_dir, self.cfg, {"batch": self.summary, "epochs_trained": done,
-                                                          "command": self.command, "meters": self.meters})
+                                                          "command": self.command, "meters": self.meters,
+                                                          **self.source})
 
 
 def save_models(gan, models_dir, cfg, extra, generator_only=False):

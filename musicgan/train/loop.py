@@ -1,10 +1,20 @@
-"""The training loop: epochs of iterations, checkpoints and resume, around a trainer and its epoch-end hooks."""
+"""The training loop: epochs of iterations, checkpoints and resume, around a trainer and its epoch-end hooks.
 
+An epoch is durable as a whole: its log row, samples, quality watch, best model and export are
+written first and its checkpoint last, so a run killed at any moment resumes from a checkpoint all
+of whose epochs are on disk, and redoes (identically) only what came after it. SIGINT (Ctrl-C),
+SIGTERM and SIGHUP take effect between two iterations. A lock file keeps other runs out of the folder.
+"""
+
+import contextlib
 import dataclasses
 import json
 import math
+import os
 import shutil
+import signal
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,12 +23,18 @@ import numpy as np
 import tensorflow as tf
 
 from ..core.config import load_config, save_config
-from ..data.corpus import prepare
+from ..core.errors import Interrupted
+from ..core.files import folder_lock, remove_leftovers, write_text
+from ..data.corpus import fingerprint, prepare
 from ..data.pipeline import iterations_per_epoch
+from . import checkpoints as ckpts
 from . import distribute
 from .hooks import EpochEnd
 from .privacy import PrivateGAN
 from .trainer import GAN, TrainingError
+
+RUN_OUTPUTS = ("checkpoints", "best", "samples", "logs", "training_log.csv")    # one run's; --fresh deletes them
+PROGRESS = "progress.json"      # in checkpoints/: the running means of epochs a signal stopped part way
 
 
 @dataclass
@@ -43,10 +59,11 @@ def train(cfg, data_dir="data", models_dir="models", cache_dir=None, resume=Fals
           progress=True, print_fn=print, jobs=None, command=None, strategy=None):
     """Train on every MIDI file under data_dir; write checkpoints, logs, samples and .h5 to models_dir.
 
-    Returns the trained `GAN`. Ctrl-C saves a checkpoint and returns; a diverging loss raises
-    TrainingError and leaves the last good checkpoint. Under a multi-worker `strategy` only the chief
-    writes models_dir: the others run the same loop into a temporary folder, removed at the end, and
-    take the chief's state at the start (so --resume needs the checkpoint on the chief only).
+    Returns the trained `GAN`. SIGINT (Ctrl-C), SIGTERM and SIGHUP stop it after the iteration in
+    progress, save a checkpoint and raise `Interrupted`; a diverging loss raises TrainingError. Under a
+    multi-worker `strategy` only the chief writes models_dir: the others run the same loop into a
+    temporary folder, removed at the end, and take the chief's state at the start (so --resume needs
+    the checkpoint on the chief only).
     """
     strategy = strategy or tf.distribute.get_strategy()
     replicas = strategy.num_replicas_in_sync
@@ -59,7 +76,8 @@ def train(cfg, data_dir="data", models_dir="models", cache_dir=None, resume=Fals
     out_dir = Path(models_dir) if chief else Path(tempfile.mkdtemp(prefix="musicgan-worker-"))
     run = Run(Path(data_dir), out_dir, cache_dir, resume and chief, fresh and chief, progress, print_fn, jobs, command)
     try:
-        return _train(cfg, run, strategy, multi)
+        with StopSignals() as stop, folder_lock(out_dir, print_fn) if chief else contextlib.nullcontext():
+            return _train(cfg, run, strategy, multi, stop)
     except distribute.LOST_WORKER as e:
         if not multi:
             raise
@@ -72,9 +90,47 @@ def train(cfg, data_dir="data", models_dir="models", cache_dir=None, resume=Fals
             shutil.rmtree(out_dir, ignore_errors=True)
 
 
-def _train(cfg, run, strategy, multi):
+class StopSignals:
+    """SIGINT (Ctrl-C), SIGTERM (a scheduler, `timeout`) and SIGHUP (a closed terminal) during a run.
+
+    Until `deferred` is set (nothing trained yet) they stop the run at once. After, the first one is
+    only noted in `signum`, for the loop to save and stop between two iterations; a second one stops
+    at once, keeping the last checkpoint. Handlers can only be set in the main thread; elsewhere
+    signals keep their usual effect.
+    """
+    NAMES = ("SIGINT", "SIGTERM", "SIGHUP")
+
+    def __init__(self):
+        self.signum, self.deferred, self.previous = None, False, {}
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            for s in (getattr(signal, n) for n in self.NAMES if hasattr(signal, n)):
+                self.previous[s] = signal.signal(s, self._handle)
+        return self
+
+    def __exit__(self, *exc):
+        for s, handler in self.previous.items():
+            signal.signal(s, handler)
+
+    def _handle(self, signum, frame):
+        name = signal.Signals(signum).name
+        if self.deferred and self.signum is None:
+            self.signum = signum
+            os.write(2, f"\n{name}: stopping after this iteration ({name} again to stop at once)\n".encode())
+            return
+        if not self.deferred:
+            raise Interrupted(f"interrupted by {name} before training started", signum)
+        raise Interrupted(f"interrupted by {name} again: stopped at once, the last checkpoint is kept; continue "
+                          "with --resume", signum)
+
+    def interrupted(self, message):
+        return Interrupted(f"interrupted by {signal.Signals(self.signum).name}: {message}", self.signum)
+
+
+def _train(cfg, run, strategy, multi, stop):
     _check_start(cfg, run)
-    corpus, rows = _training_rows(cfg, run)
+    corpus, rows, source = _training_rows(cfg, run)
     gan = (PrivateGAN if cfg.privacy.dp else GAN)(cfg, strategy)
     summary = batch_summary(cfg, gan.epoch_size(rows), strategy.num_replicas_in_sync)
     if summary["iterations_per_epoch"] == 0:
@@ -86,70 +142,109 @@ def _train(cfg, run, strategy, multi):
         run.print_fn(line)
     summary.update(facts)
     if multi and not distribute.same_everywhere(strategy, distribute.fingerprint(
-            rows.melody, rows.chords, rows.previous, json.dumps(cfg.to_dict(), sort_keys=True))):
+            rows.melody, rows.chords, rows.previous, rows.meter, json.dumps(cfg.to_dict(), sort_keys=True))):
         raise TrainingError("the workers differ in their phrases or settings: every machine needs the same "
                             "MIDI files under --data and the same training flags")
 
-    manager = tf.train.CheckpointManager(gan.checkpoint, str(run.checkpoints), max_to_keep=2)
     if run.resume:
-        gan.checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+        ckpts.restore_newest(gan.checkpoint, run.checkpoints, run.print_fn)
     else:
         # the run's config sits with its checkpoints; models/config.json changes only with the .h5 files
         save_config(run.checkpoints, cfg, {"tensorflow_version": tf.__version__, "batch": summary,
                                            "command": run.command})
+    manager = ckpts.manager(gan.checkpoint, run.checkpoints)
     if multi:
         distribute.broadcast_from_chief(strategy, gan.state())
-    if int(gan.epoch.numpy()) or int(gan.iteration.numpy()):
+    saved = _position(gan)              # what the newest checkpoint holds (None: none yet)
+    if saved:
         run.print_fn(f"resumed at epoch {int(gan.epoch.numpy()) + 1}, iteration {int(gan.iteration.numpy())}")
-    epoch_end = EpochEnd(gan, cfg, run.models_dir, corpus, summary, run.command, run.print_fn)
+    epoch_end = EpochEnd(gan, cfg, run.models_dir, corpus, summary, run.command, run.print_fn, source)
     iters = summary["iterations_per_epoch"]
 
+    stop.deferred = True                # from here a signal stops the run between two iterations
     while int(gan.epoch.numpy()) < cfg.train.epochs:
         epoch = int(gan.epoch.numpy())
-        stop = gan.iteration.numpy() == 0 and gan.before_epoch(epoch, iters)
-        if stop:
-            run.print_fn(stop)
+        why = gan.iteration.numpy() == 0 and gan.before_epoch(epoch, iters)
+        if why:
+            run.print_fn(why)
             if epoch % cfg.train.save_every:
                 epoch_end.export(epoch)
             break
-        means, seconds = _run_epoch(gan, rows, cfg, run, epoch, iters)
-        if means is None:
-            manager.save()
-            run.print_fn(f"interrupted: saved epoch {epoch + 1} at iteration {int(gan.iteration.numpy())} in "
-                         f"{run.checkpoints}; continue with --resume")
-            return gan
+        figures = _run_epoch(gan, rows, cfg, run, epoch, iters, stop, saved)
+        if not figures["complete"]:
+            _save_progress(run, gan, figures)
+            ckpts.save(manager, run.checkpoints)
+            raise stop.interrupted(f"saved {_position(gan)} in {run.checkpoints}; continue with --resume")
         gan.epoch.assign_add(1)
         gan.iteration.assign(0)
-        manager.save()
-        epoch_end(epoch + 1, {"epoch": epoch + 1, **means, "seconds": round(seconds, 2)})
+        epoch_end(epoch + 1, {"epoch": epoch + 1, **figures["means"], "seconds": round(figures["seconds"], 2)})
+        ckpts.save(manager, run.checkpoints)          # last: the epoch is done only once all of it is on disk
+        saved = _position(gan)
+        if stop.signum and epoch + 1 < cfg.train.epochs:          # (after the last epoch there is nothing to stop)
+            raise stop.interrupted(f"saved {saved} in {run.checkpoints}; continue with --resume")
     return gan
 
 
+def _position(gan):
+    """Where the run stands, in words ('after epoch 2', 'at epoch 3, iteration 4'), or None at the start."""
+    epoch, iteration = int(gan.epoch.numpy()), int(gan.iteration.numpy())
+    if iteration:
+        return f"at epoch {epoch + 1}, iteration {iteration}"
+    return f"after epoch {epoch}" if epoch else None
+
+
 def _check_start(cfg, run):
-    """Refuse to mix runs: a folder that holds a run needs --resume or --fresh, and resume needs the same config."""
-    if run.fresh and run.checkpoints.exists():
-        shutil.rmtree(run.checkpoints)
-    has_ckpt = tf.train.latest_checkpoint(str(run.checkpoints)) is not None
-    if has_ckpt and not run.resume:
-        raise TrainingError(f"{run.checkpoints} already holds a run: continue it with --resume, or start over "
-                            "with --fresh")
+    """Remove what killed runs left, then refuse to mix runs: a folder that holds a run needs --resume or
+    --fresh, and resume needs the same config. Resuming before the first checkpoint starts afresh."""
+    left = [p for sub in ("", "best", "samples", "checkpoints") for p in remove_leftovers(run.models_dir / sub)]
+    left += ckpts.remove_temporary(run.checkpoints)
+    if left:
+        run.print_fn(f"removed {len(left)} temporary file(s) that a killed run left in {run.models_dir} "
+                     f"({', '.join(sorted(p.name for p in left)[:3])}{', ...' if len(left) > 3 else ''})")
+    if run.fresh:
+        _remove(run.models_dir, RUN_OUTPUTS)
+    if ckpts.listed(run.checkpoints):
+        if not run.resume:
+            raise TrainingError(f"{run.checkpoints} already holds a run: continue it with --resume, or start over "
+                                "with --fresh")
+        _check_same_config(cfg, run)
+        return
+    outputs = [f"{name}/" for name in ("best", "samples") if (run.models_dir / name).exists()]
+    if outputs and not (run.checkpoints / "config.json").exists():
+        raise TrainingError(f"{run.models_dir} holds {' and '.join(outputs)} of an earlier run: start over with "
+                            "--fresh (which deletes them), or train into another --models folder")
+    if outputs:            # a first epoch killed between its files and its checkpoint: it is redone
+        _remove(run.models_dir, RUN_OUTPUTS)
     if run.resume:
-        if not has_ckpt:
-            raise TrainingError(f"nothing to resume: no checkpoint in {run.checkpoints}")
-        saved, _ = load_config(run.checkpoints)
-        mine, theirs = cfg.to_dict(), saved.to_dict()
-        mine["train"].pop("epochs"), theirs["train"].pop("epochs")
-        diffs = [f"{part}.{k}: checkpoint {theirs[part][k]!r}, now {mine[part][k]!r}"
-                 for part in mine for k in mine[part] if mine[part][k] != theirs[part][k]]
-        if diffs:
-            raise TrainingError(f"cannot resume: the config differs from the checkpoint's ({'; '.join(diffs)}); "
-                                "use the same settings, or train afresh with --fresh")
+        run.print_fn(f"nothing to resume in {run.checkpoints} yet: starting from epoch 1")
+        run.resume = False
+
+
+def _check_same_config(cfg, run):
+    saved, _ = load_config(run.checkpoints)
+    mine, theirs = cfg.to_dict(), saved.to_dict()
+    mine["train"].pop("epochs"), theirs["train"].pop("epochs")
+    diffs = [f"{part}.{k}: checkpoint {theirs[part][k]!r}, now {mine[part][k]!r}"
+             for part in mine for k in mine[part] if mine[part][k] != theirs[part][k]]
+    if diffs:
+        raise TrainingError(f"cannot resume: the config differs from the checkpoint's ({'; '.join(diffs)}); "
+                            "use the same settings, or train afresh with --fresh")
+
+
+def _remove(folder, names):
+    for name in names:
+        path = Path(folder) / name
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        elif path.exists() or path.is_symlink():
+            path.unlink()
 
 
 def _training_rows(cfg, run):
-    """(the corpus without its held-out songs, its training `Rows`), as printed at the start."""
+    """(the corpus without its held-out songs, its training `Rows`, the corpus' `fingerprint`), as printed."""
     t = cfg.train
     corpus = prepare(run.data_dir, run.cache_dir, cfg.representation, jobs=run.jobs, progress=run.progress)
+    source = fingerprint(run.data_dir, corpus.files)
     held = corpus.held_out(t.holdout, t.holdout_by)
     kept_out = (f"{int(held.sum())} phrases of {len(np.unique(corpus.song[held]))} songs held out by "
                 f"{t.holdout_by} for `musicgan evaluate`")
@@ -159,18 +254,21 @@ def _training_rows(cfg, run):
         raise TrainingError(f"no usable phrases under {run.data_dir} (see {corpus.summary()['skipped']})")
     run.print_fn(f"{len(set(corpus.song.tolist()))} songs, {len(corpus.melody)} phrases, {len(rows.melody)} after "
                  f"transposition ({kept_out})")
-    return corpus, rows
+    return corpus, rows, source
 
 
-def _run_epoch(gan, rows, cfg, run, epoch, iters):
-    """The rest of epoch `epoch`'s iterations: (mean of each step figure, seconds), or (None, seconds)
-    when Ctrl-C stopped it. A loss above max_loss (or NaN) raises TrainingError."""
+def _run_epoch(gan, rows, cfg, run, epoch, iters, stop, saved):
+    """The rest of epoch `epoch`'s iterations, until its end or a signal (`stop`). Returns {"complete",
+    "means" of each step figure, "sums", "counts", "seconds"}, counting the iterations a checkpoint
+    resumed past (`_load_progress`). A loss above max_loss (or NaN) raises TrainingError."""
     from tqdm import tqdm
 
     start = int(gan.iteration.numpy())
-    sums, counts, t0 = {}, {}, time.perf_counter()
+    part = _load_progress(run, epoch, start)
+    sums, counts, t0 = part["sums"], part["counts"], time.perf_counter() - part["seconds"]
     bar = tqdm(gan.epoch_batches(rows, epoch, start), total=iters, initial=start,
                desc=f"epoch {epoch + 1}/{cfg.train.epochs}", disable=not run.progress, leave=True)
+    complete = True
     try:
         for batch in bar:
             step = epoch * iters + int(gan.iteration.numpy())
@@ -178,20 +276,51 @@ def _run_epoch(gan, rows, cfg, run, epoch, iters):
             out = gan.train_batch(batch, step)
             bad = [k for k in ("d_loss", "g_loss") if k in out and not abs(out[k]) <= cfg.train.max_loss]
             if bad:
-                raise TrainingError(f"{bad[0]} is {out[bad[0]]:.4g} at epoch {epoch + 1}, iteration "
-                                    f"{int(gan.iteration.numpy()) + 1}: training diverged; the last good checkpoint "
-                                    f"is kept in {run.checkpoints} (try a lower learning rate, then --resume)")
+                raise _diverged(bad[0], out[bad[0]], epoch, int(gan.iteration.numpy()) + 1, cfg, run, saved)
             gan.iteration.assign_add(1)
             for k, v in out.items():
                 sums[k] = sums.get(k, 0.0) + v
                 counts[k] = counts.get(k, 0) + 1
             bar.set_postfix({k: f"{sums[k] / counts[k]:.3f}" for k in ("d_loss", "g_loss", "d_real", "d_fake")
                              if k in sums}, refresh=False)
-    except KeyboardInterrupt:
-        return None, time.perf_counter() - t0
+            if stop.signum and int(gan.iteration.numpy()) < iters:   # the last one ends the epoch first
+                complete = False
+                break
     finally:
         bar.close()
-    return {k: round(sums[k] / counts[k], 5) for k in sums}, time.perf_counter() - t0
+    return {"complete": complete, "means": {k: round(sums[k] / counts[k], 5) for k in sums}, "sums": sums,
+            "counts": counts, "seconds": time.perf_counter() - t0}
+
+
+def _diverged(name, value, epoch, iteration, cfg, run, saved):
+    t = cfg.train
+    kept = (f"the checkpoint {saved} is kept in {run.checkpoints}, but resuming repeats the same steps"
+            if saved else "no checkpoint was written")
+    return TrainingError(f"{name} is {value:.4g} at epoch {epoch + 1}, iteration {iteration}: training diverged; "
+                         f"{kept}. Start over with --fresh and lower learning rates (now g_lr {t.g_lr:g}, d_lr "
+                         f"{t.d_lr:g}; --config FILE with {{\"train\": {{\"g_lr\": ..., \"d_lr\": ...}}}})")
+
+
+def _save_progress(run, gan, figures):
+    """Before a mid-epoch checkpoint: its epoch's running sums, so the resumed epoch's log row is whole."""
+    try:
+        kept = json.loads((run.checkpoints / PROGRESS).read_text())
+    except (OSError, ValueError):
+        kept = {}
+    key = f"{int(gan.epoch.numpy())}:{int(gan.iteration.numpy())}"
+    kept = {k: v for k, v in kept.items() if k != key}
+    kept = dict(list(kept.items())[-ckpts.KEEP:] + [(key, {k: figures[k] for k in ("sums", "counts", "seconds")})])
+    write_text(run.checkpoints / PROGRESS, json.dumps(kept))
+
+
+def _load_progress(run, epoch, iteration):
+    empty = {"sums": {}, "counts": {}, "seconds": 0.0}
+    if not iteration:
+        return empty
+    try:
+        return json.loads((run.checkpoints / PROGRESS).read_text()).get(f"{epoch}:{iteration}", empty)
+    except (OSError, ValueError, AttributeError):
+        return empty
 
 
 def batch_summary(cfg, samples, replicas=1):
