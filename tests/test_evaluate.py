@@ -33,23 +33,23 @@ def test_evaluating_on_another_corpus_than_the_model_s_warns(tiny_models, tmp_pa
     from .conftest import write_midi
 
     trained_on = json.loads((tiny_models / "config.json").read_text())["corpus"]
-    assert trained_on["files"] == 2 and trained_on["path"] == str((tiny_models.parent / "midi").resolve())
+    assert trained_on["files"] == 3 and trained_on["path"] == str((tiny_models.parent / "midi").resolve())
     other = tmp_path / "other"
-    for i in range(2):
+    for i in range(3):
         write_midi(other / f"t{i}.mid", bars=8, pitch_shift=2)
     said = []
 
     class Scoring(Exception):
         pass
 
-    def scoring(*args):                                 # stop where scoring would begin
+    def scoring(*args, **kwargs):                       # stop where scoring would begin
         raise Scoring
 
     monkeypatch.setattr(evaluate, "CopyFinder", scoring)
     with pytest.raises(Scoring):
         evaluate.evaluate(tiny_models, other, seeds=2, max_windows=4, print_fn=said.append)
-    assert said[0].startswith(f"warning: --data {other} is not the corpus this model was trained on (2 MIDI files "
-                              f"under {trained_on['path']}; here 2, other names or sizes)")
+    assert said[0].startswith(f"warning: --data {other} is not the corpus this model was trained on (3 MIDI files "
+                              f"under {trained_on['path']}; here 3, other names or sizes)")
     said.clear()
     with pytest.raises(Scoring):
         evaluate.evaluate(tiny_models, tiny_models.parent / "midi", seeds=2, max_windows=4, print_fn=said.append)

@@ -18,7 +18,7 @@ from musicgan.cli import train_main
 from musicgan.core.errors import Interrupted, UserError
 from musicgan.core.files import folder_lock
 from musicgan.data.corpus import prepare
-from musicgan.train import checkpoints, trainer
+from musicgan.train import checkpoints, signals, trainer
 from musicgan.train import loop as training
 
 from .conftest import write_midi
@@ -118,7 +118,7 @@ def test_signals_stop_between_iterations_and_resume_equals_a_straight_run(corpus
 
 
 def test_sighup_is_ctrl_c_and_a_second_signal_stops_at_once(signals_raise):
-    with training.StopSignals() as stop:
+    with signals.StopSignals() as stop:
         with pytest.raises(Interrupted, match="interrupted by SIGHUP before training started") as before:
             signal.raise_signal(signal.SIGHUP)
         stop.deferred = True

@@ -5,15 +5,18 @@ TensorFlow writes checkpoint N as ckpt-N.index + ckpt-N.data-*, first under ckpt
 the newest in the text file `checkpoint`; a run keeps the last `KEEP`.
 """
 
+import json
 import re
 import shutil
 from pathlib import Path
 
 import tensorflow as tf
 
+from ..core.files import write_text
 from .trainer import TrainingError
 
 KEEP = 2
+PROGRESS = "progress.json"      # the running means of epochs a signal stopped part way
 PREFIX = "ckpt"
 _NUMBERED = re.compile(rf"{PREFIX}-(\d+)")
 
@@ -90,3 +93,27 @@ def remove_temporary(folder):
     for path in removed:
         shutil.rmtree(path, ignore_errors=True)
     return removed
+
+
+# ---- the running figures of a half-done epoch, so that its resumed log row is whole
+
+def save_progress(folder, gan, figures):
+    """Before a mid-epoch checkpoint: its epoch's running sums, so the resumed epoch's log row is whole."""
+    try:
+        kept = json.loads((Path(folder) / PROGRESS).read_text())
+    except (OSError, ValueError):
+        kept = {}
+    key = f"{int(gan.epoch.numpy())}:{int(gan.iteration.numpy())}"
+    kept = {k: v for k, v in kept.items() if k != key}
+    kept = dict(list(kept.items())[-KEEP:] + [(key, {k: figures[k] for k in ("sums", "counts", "seconds")})])
+    write_text(Path(folder) / PROGRESS, json.dumps(kept))
+
+
+def load_progress(folder, epoch, iteration):
+    empty = {"sums": {}, "counts": {}, "seconds": 0.0}
+    if not iteration:
+        return empty
+    try:
+        return json.loads((Path(folder) / PROGRESS).read_text()).get(f"{epoch}:{iteration}", empty)
+    except (OSError, ValueError, AttributeError):
+        return empty

@@ -10,11 +10,8 @@ import contextlib
 import dataclasses
 import json
 import math
-import os
 import shutil
-import signal
 import tempfile
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,18 +20,17 @@ import numpy as np
 import tensorflow as tf
 
 from ..core.config import load_config, save_config
-from ..core.errors import Interrupted
-from ..core.files import folder_lock, remove_leftovers, write_text
+from ..core.files import folder_lock, remove_leftovers
 from ..data.corpus import fingerprint, prepare
 from ..data.pipeline import iterations_per_epoch
 from . import checkpoints as ckpts
 from . import distribute
 from .hooks import EpochEnd
 from .privacy import PrivateGAN
+from .signals import StopSignals
 from .trainer import GAN, TrainingError
 
 RUN_OUTPUTS = ("checkpoints", "best", "samples", "logs", "training_log.csv")    # one run's; --fresh deletes them
-PROGRESS = "progress.json"      # in checkpoints/: the running means of epochs a signal stopped part way
 
 
 @dataclass
@@ -90,44 +86,6 @@ def train(cfg, data_dir="data", models_dir="models", cache_dir=None, resume=Fals
             shutil.rmtree(out_dir, ignore_errors=True)
 
 
-class StopSignals:
-    """SIGINT (Ctrl-C), SIGTERM (a scheduler, `timeout`) and SIGHUP (a closed terminal) during a run.
-
-    Until `deferred` is set (nothing trained yet) they stop the run at once. After, the first one is
-    only noted in `signum`, for the loop to save and stop between two iterations; a second one stops
-    at once, keeping the last checkpoint. Handlers can only be set in the main thread; elsewhere
-    signals keep their usual effect.
-    """
-    NAMES = ("SIGINT", "SIGTERM", "SIGHUP")
-
-    def __init__(self):
-        self.signum, self.deferred, self.previous = None, False, {}
-
-    def __enter__(self):
-        if threading.current_thread() is threading.main_thread():
-            for s in (getattr(signal, n) for n in self.NAMES if hasattr(signal, n)):
-                self.previous[s] = signal.signal(s, self._handle)
-        return self
-
-    def __exit__(self, *exc):
-        for s, handler in self.previous.items():
-            signal.signal(s, handler)
-
-    def _handle(self, signum, frame):
-        name = signal.Signals(signum).name
-        if self.deferred and self.signum is None:
-            self.signum = signum
-            os.write(2, f"\n{name}: stopping after this iteration ({name} again to stop at once)\n".encode())
-            return
-        if not self.deferred:
-            raise Interrupted(f"interrupted by {name} before training started", signum)
-        raise Interrupted(f"interrupted by {name} again: stopped at once, the last checkpoint is kept; continue "
-                          "with --resume", signum)
-
-    def interrupted(self, message):
-        return Interrupted(f"interrupted by {signal.Signals(self.signum).name}: {message}", self.signum)
-
-
 def _train(cfg, run, strategy, multi, stop):
     _check_start(cfg, run)
     corpus, rows, source = _training_rows(cfg, run)
@@ -172,7 +130,7 @@ def _train(cfg, run, strategy, multi, stop):
             break
         figures = _run_epoch(gan, rows, cfg, run, epoch, iters, stop, saved)
         if not figures["complete"]:
-            _save_progress(run, gan, figures)
+            ckpts.save_progress(run.checkpoints, gan, figures)
             ckpts.save(manager, run.checkpoints)
             raise stop.interrupted(f"saved {_position(gan)} in {run.checkpoints}; continue with --resume")
         gan.epoch.assign_add(1)
@@ -260,11 +218,11 @@ def _training_rows(cfg, run):
 def _run_epoch(gan, rows, cfg, run, epoch, iters, stop, saved):
     """The rest of epoch `epoch`'s iterations, until its end or a signal (`stop`). Returns {"complete",
     "means" of each step figure, "sums", "counts", "seconds"}, counting the iterations a checkpoint
-    resumed past (`_load_progress`). A loss above max_loss (or NaN) raises TrainingError."""
+    resumed past (`checkpoints.load_progress`). A loss above max_loss (or NaN) raises TrainingError."""
     from tqdm import tqdm
 
     start = int(gan.iteration.numpy())
-    part = _load_progress(run, epoch, start)
+    part = ckpts.load_progress(run.checkpoints, epoch, start)
     sums, counts, t0 = part["sums"], part["counts"], time.perf_counter() - part["seconds"]
     bar = tqdm(gan.epoch_batches(rows, epoch, start), total=iters, initial=start,
                desc=f"epoch {epoch + 1}/{cfg.train.epochs}", disable=not run.progress, leave=True)
@@ -299,28 +257,6 @@ def _diverged(name, value, epoch, iteration, cfg, run, saved):
     return TrainingError(f"{name} is {value:.4g} at epoch {epoch + 1}, iteration {iteration}: training diverged; "
                          f"{kept}. Start over with --fresh and lower learning rates (now g_lr {t.g_lr:g}, d_lr "
                          f"{t.d_lr:g}; --config FILE with {{\"train\": {{\"g_lr\": ..., \"d_lr\": ...}}}})")
-
-
-def _save_progress(run, gan, figures):
-    """Before a mid-epoch checkpoint: its epoch's running sums, so the resumed epoch's log row is whole."""
-    try:
-        kept = json.loads((run.checkpoints / PROGRESS).read_text())
-    except (OSError, ValueError):
-        kept = {}
-    key = f"{int(gan.epoch.numpy())}:{int(gan.iteration.numpy())}"
-    kept = {k: v for k, v in kept.items() if k != key}
-    kept = dict(list(kept.items())[-ckpts.KEEP:] + [(key, {k: figures[k] for k in ("sums", "counts", "seconds")})])
-    write_text(run.checkpoints / PROGRESS, json.dumps(kept))
-
-
-def _load_progress(run, epoch, iteration):
-    empty = {"sums": {}, "counts": {}, "seconds": 0.0}
-    if not iteration:
-        return empty
-    try:
-        return json.loads((run.checkpoints / PROGRESS).read_text()).get(f"{epoch}:{iteration}", empty)
-    except (OSError, ValueError, AttributeError):
-        return empty
 
 
 def batch_summary(cfg, samples, replicas=1):
