@@ -20,3 +20,12 @@ def test_shipped_generator_writes_a_song(tmp_path):
     pitches = np.array([n.pitch for n in melody])
     assert len(melody) >= 8 and pitches.min() >= C.MIN_PITCH and pitches.max() <= C.MAX_PITCH
     assert np.abs(np.diff(pitches)).max() <= 12           # a trained melody, not noise
+
+
+def test_shipped_generator_knows_its_meters_and_writes_a_waltz(tmp_path):
+    _, _, raw = load_generator(MODELS)
+    assert {"4/4", "3/4"} <= set(raw["meters"])
+    [(path, meta)] = generate_songs("C G7 | C", MODELS, bars=8, out=tmp_path / "w.mid", seed=2, meter="3/4")
+    pm = pretty_midi.PrettyMIDI(str(path))
+    assert meta["meter"] == "3/4" and [(t.numerator, t.denominator) for t in pm.time_signature_changes] == [(3, 4)]
+    assert len(pm.get_downbeats()) >= 8 and len(pm.instruments[0].notes) >= 8
