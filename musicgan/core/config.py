@@ -63,6 +63,7 @@ LOSSES = ("nonsaturating", "wgan-gp")
 LR_SCALINGS = ("auto", "none", "linear", "sqrt")
 DP_UNITS = ("phrase", "song")
 HOLDOUT_BY = ("tune", "song")
+PRECISIONS = ("auto", "float32", "bfloat16", "float16")
 
 
 @dataclass
@@ -91,6 +92,8 @@ class TrainConfig:
     max_loss: float = 1e4         # a loss above this (or NaN) stops the run
     holdout: float = 0.15         # share of songs kept out of training for `musicgan evaluate`
     holdout_by: str = "tune"      # keep out whole tune families (songs sharing a passage), or single songs
+    precision: str = "auto"       # float32, or mixed bfloat16 / float16; auto: what the hardware
+                                  # multiplies fastest (train/precision.py), decided at the start
     seed: int = 0
 
     def __post_init__(self):
@@ -109,6 +112,8 @@ class TrainConfig:
         _check(0 <= self.holdout < 1, f"holdout must be in [0, 1), got {self.holdout}")
         _check(self.holdout_by in HOLDOUT_BY,
                f"holdout_by must be one of {', '.join(HOLDOUT_BY)}, got {self.holdout_by!r}")
+        _check(self.precision in PRECISIONS,
+               f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
 
     def for_replicas(self, replicas):
         """This config with 'auto' scaling decided: linear for a distributed batch above the reference.
@@ -205,4 +210,6 @@ def load_config(models_dir):
     parts = {k: data[k] for k in CONFIG_PARTS if k in data}
     if "train" in parts and "holdout_by" not in parts["train"]:      # saved before tune families existed
         parts["train"] = {**parts["train"], "holdout_by": "song"}
+    if "train" in parts and "precision" not in parts["train"]:      # saved before mixed precision existed
+        parts["train"] = {**parts["train"], "precision": "float32"}
     return config_from_dict(parts), data
