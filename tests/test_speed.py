@@ -15,7 +15,16 @@ from musicgan.models.numpy_runtime import NumpyGenerator
 from musicgan.train import hooks, precision, trainer
 from musicgan.train import loop as training
 
-from .test_training import _batch, _changed, _weights, corpus_dir, tiny_config  # noqa: F401  (a fixture)
+from .conftest import write_midi
+from .test_training import _batch, _changed, _weights, tiny_config
+
+
+@pytest.fixture(scope="module")
+def corpus_dir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("midi")
+    for i in range(2):
+        write_midi(root / f"s{i}.mid", bars=8)
+    return root
 
 
 @pytest.mark.parametrize("requested, has_gpu, flags, chosen", [
@@ -88,8 +97,8 @@ def test_a_padded_last_batch_trains_as_the_short_batch(corpus_dir):
     a, b = trainer.GAN(cfg), trainer.GAN(cfg)
     out_a = {**a.d_step(short), **a.g_step(short)}
     out_b = {**b.d_step(filler), **b.g_step(filler)}
-    for k in out_a:
-        assert float(out_a[k]) == pytest.approx(float(out_b[k]), rel=1e-5)
+    for k, v in out_a.items():
+        assert float(v) == pytest.approx(float(out_b[k]), rel=1e-5)
     for x, y in zip(a.generator.weights + a.discriminator.weights, b.generator.weights + b.discriminator.weights):
         np.testing.assert_allclose(x.numpy(), y.numpy(), rtol=1e-5, atol=1e-6)
 
