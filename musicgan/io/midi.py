@@ -136,16 +136,7 @@ def read_song(path):
         raise MidiError("corrupt or truncated MIDI (SMPTE time division is not supported)")
     change_ticks, scales = _tick_scales(score.tempos.numpy(), tpq)
     seconds = _seconds_of(change_ticks, scales)
-    sounding = []
-    for t in score.tracks:
-        notes = t.notes.numpy()
-        start, pitch = notes["time"].astype(np.int64), notes["pitch"].astype(int)
-        end = _first_note_off(start, start + notes["duration"], pitch)
-        keep = end > start
-        if keep.any():
-            sounding.append((t, pitch[keep], seconds(start[keep]), seconds(end[keep])))
-    tracks = [Track(t.name.strip() or f"track {i + 1}", p, s, e, int(t.program), bool(t.is_drum))
-              for i, (t, p, s, e) in enumerate(sounding)]
+    tracks = _tracks(score.tracks, seconds)
     sig_ticks, num, den = _time_signatures(score.time_signatures.numpy())
     # the last event of any kind, as pretty_midi's get_end_time (notes, controls, meta events)
     end_tick = max(score.end(), change_ticks[-1], sig_ticks.max(initial=0),
@@ -156,6 +147,25 @@ def read_song(path):
                 time_signatures=[(int(n), int(d), float(seconds(t))) for n, d, t in zip(num, den, sig_ticks)]
                 or [(4, 4, 0.0)],
                 beats=seconds(beat_ticks), downbeats=seconds(_downbeat_ticks(beat_ticks, sig_ticks, num)))
+
+
+def _tracks(score_tracks, seconds):
+    """`Track`s of the symusic tracks that sound, every note of the file converted at once."""
+    notes = [t.notes.numpy() for t in score_tracks]
+    counts = [len(n["time"]) for n in notes]
+    if not sum(counts):
+        return []
+    start = np.concatenate([n["time"] for n in notes]).astype(np.int64)
+    pitch = np.concatenate([n["pitch"] for n in notes]).astype(int)
+    track = np.repeat(np.arange(len(notes)), counts)
+    end = _first_note_off(start, start + np.concatenate([n["duration"] for n in notes]), track * 128 + pitch)
+    keep = end > start
+    times = seconds(np.concatenate([start[keep], end[keep]]))
+    bounds = np.cumsum([keep[a:b].sum() for a, b in zip(np.cumsum(counts) - counts, np.cumsum(counts))])[:-1]
+    parts = zip(np.split(pitch[keep], bounds), *(np.split(x, bounds) for x in np.split(times, 2)))
+    sounding = [(t, *part) for t, part in zip(score_tracks, parts) if len(part[0])]
+    return [Track(t.name.strip() or f"track {i + 1}", p, s, e, int(t.program), bool(t.is_drum))
+            for i, (t, p, s, e) in enumerate(sounding)]
 
 
 def _time_signatures(sigs):
@@ -196,9 +206,9 @@ def _seconds_of(change_ticks, scales):
 
 
 def _first_note_off(start, end, pitch):
-    """Note ends as pretty_midi pairs them: the first note-off of the pitch after the note began (symusic
-    pairs first-in, first-out, which differs only where notes of one pitch overlap). Zero-length notes,
-    which pretty_midi drops, stay zero-length."""
+    """Note ends as pretty_midi pairs them: the first note-off of the pitch (any int key: a track's
+    pitch) after the note began (symusic pairs first-in, first-out, which differs only where notes of
+    one pitch overlap). Zero-length notes, which pretty_midi drops, stay zero-length."""
     span = max(int(end.max(initial=0)) + 1, 1)
     keys = np.sort(pitch * span + end)                       # note-offs grouped by pitch, in time order
     sounding = end > start
