@@ -154,7 +154,8 @@ def test_float16_scales_the_loss_and_the_run_records_the_precision_it_chose(corp
     out = {**gan.d_step(_batch(corpus_dir, 8, gan.cfg)), **gan.g_step(_batch(corpus_dir, 8, gan.cfg))}
     assert all(np.isfinite(v) for v in out.values())
     said = []
-    training.train(tiny_config(epochs=1), corpus_dir, tmp_path, progress=False, print_fn=said.append)
+    training.train(tiny_config(epochs=1, precision="auto"), corpus_dir, tmp_path, progress=False,
+                   print_fn=said.append)
     chosen = precision.resolve("auto")
     assert load_config(tmp_path / "checkpoints")[0].train.precision == chosen
     assert any(line.startswith("precision: ") and "auto" in line for line in said)

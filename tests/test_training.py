@@ -16,8 +16,10 @@ from .conftest import write_midi
 
 
 def tiny_config(**train):
+    """A width-8 model in float32: tests compare runs to float32 rounding (bfloat16's own: test_speed.py)."""
     return Config(model=ModelConfig(latent=4, width=8, embed=2),
-                  train=TrainConfig(**{"epochs": 2, "batch_size": 16, "save_every": 1, "sample_every": 1, **train}))
+                  train=TrainConfig(**{"epochs": 2, "batch_size": 16, "save_every": 1, "sample_every": 1,
+                                       "precision": "float32", **train}))
 
 
 @pytest.fixture(scope="module")
