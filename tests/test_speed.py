@@ -39,6 +39,15 @@ def test_precision_choice_from_the_hardware(requested, has_gpu, flags, chosen):
     assert precision.choose(requested, has_gpu, flags) == chosen
 
 
+def test_no_bfloat16_without_onednn(monkeypatch):
+    """TF_ENABLE_ONEDNN_OPTS=0 leaves bfloat16 to TensorFlow's emulation, slower than float32."""
+    assert precision.choose("auto", False, {"avx512_bf16"}, onednn=False) == "float32"
+    assert precision.choose("auto", True, {"avx512_bf16"}, onednn=False) == "float16"
+    monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", "0")
+    monkeypatch.setattr(precision, "cpu_flags", lambda: {"avx512_bf16"})
+    assert precision.resolve("auto") == ("float16" if tf.config.list_physical_devices("GPU") else "float32")
+
+
 def test_cpu_flags_are_read_from_cpuinfo(tmp_path):
     info = tmp_path / "cpuinfo"
     info.write_text("processor\t: 0\nflags\t\t: fpu avx512f avx512_bf16\n\nprocessor\t: 1\nflags\t\t: fpu\n")
