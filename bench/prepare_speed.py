@@ -9,6 +9,8 @@ falls on all of them alike), wall clock, median of --repeat rounds:
   symusic parse       symusic.Score.from_midi of every file's bytes
   cold, 1 job         prepare(...) in this process with an empty cache
   cold, N jobs        prepare(...) with os.cpu_count() workers (their start-up included)
+  cold, 1 job, before prepare(...) in this process reading with pretty_midi (`read_song_pretty_midi`,
+                      the reader before symusic)
   cached              a second run on the same cache: no MIDI is read
 Also the start-up of a pool of workers, forked and spawned, over the seconds of one file read in
 process: the break-even number of files per worker that MIN_FILES_PER_WORKER is set from.
@@ -32,6 +34,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from musicgan.core.config import Representation
 from musicgan.data.corpus import prepare, scan
+from musicgan.io import midi
 
 
 def _noop(x):
@@ -72,7 +75,8 @@ def main():
     import symusic
 
     load = [os.getloadavg()[0]]
-    times = {k: [] for k in ("pretty_midi parse", "symusic parse", "cold, 1 job", f"cold, {cores} jobs", "cached")}
+    times = {k: [] for k in ("pretty_midi parse", "symusic parse", "cold, 1 job, before", "cold, 1 job",
+                             f"cold, {cores} jobs", "cached")}
     starts = {"fork": [], "spawn": []}
     with tempfile.TemporaryDirectory() as tmp:
         data = copies(args.data, args.copies, Path(tmp) / "midi")
@@ -90,6 +94,14 @@ def main():
             with tempfile.TemporaryDirectory() as cache:
                 return prepare(data, cache_dir=cache, rep=rep, jobs=jobs, progress=False)
 
+        def cold_before():
+            ours = midi.read_song
+            midi.read_song = midi.read_song_pretty_midi
+            try:
+                return cold(1)
+            finally:
+                midi.read_song = ours
+
         def cached():
             with tempfile.TemporaryDirectory() as cache:
                 prepare(data, cache_dir=cache, rep=rep, jobs=None, progress=False)
@@ -100,7 +112,8 @@ def main():
         parse_pretty(), parse_symusic()        # warm the page cache and the imports
         for _ in range(args.repeat):
             for name, fn in (("pretty_midi parse", parse_pretty), ("symusic parse", parse_symusic),
-                             ("cold, 1 job", lambda: cold(1)), (f"cold, {cores} jobs", lambda: cold(None))):
+                             ("cold, 1 job, before", cold_before), ("cold, 1 job", lambda: cold(1)),
+                             (f"cold, {cores} jobs", lambda: cold(None))):
                 t0 = time.perf_counter()
                 out = fn()
                 times[name].append(time.perf_counter() - t0)
@@ -125,7 +138,7 @@ def main():
                            "seconds_per_1000_files": round(1000 * s / max(files, 1), 3)}
                     for name, s in med.items()},
            "cold_over_pretty_midi_parse": {name: round(med[name] / med["pretty_midi parse"], 3)
-                                           for name in ("cold, 1 job", f"cold, {cores} jobs")},
+                                           for name in ("cold, 1 job, before", "cold, 1 job", f"cold, {cores} jobs")},
            "symusic_over_pretty_midi_parse": round(med["symusic parse"] / med["pretty_midi parse"], 4),
            "worker_start_seconds": {m: round(statistics.median(v), 3) for m, v in starts.items()},
            "break_even_files_per_worker": {m: round(statistics.median(v) / per_file) for m, v in starts.items()}}
