@@ -150,7 +150,7 @@ def read_song(path):
 
 
 def _tracks(score_tracks, seconds):
-    """`Track`s of the symusic tracks that sound, every note of the file converted at once."""
+    """`Track`s of the symusic tracks that sound, every note of the file paired and converted at once."""
     notes = [t.notes.numpy() for t in score_tracks]
     counts = [len(n["time"]) for n in notes]
     if not sum(counts):
@@ -160,12 +160,15 @@ def _tracks(score_tracks, seconds):
     track = np.repeat(np.arange(len(notes)), counts)
     end = _first_note_off(start, start + np.concatenate([n["duration"] for n in notes]), track * 128 + pitch)
     keep = end > start
+    pitch, n = pitch[keep], int(keep.sum())
     times = seconds(np.concatenate([start[keep], end[keep]]))
-    bounds = np.cumsum([keep[a:b].sum() for a, b in zip(np.cumsum(counts) - counts, np.cumsum(counts))])[:-1]
-    parts = zip(np.split(pitch[keep], bounds), *(np.split(x, bounds) for x in np.split(times, 2)))
-    sounding = [(t, *part) for t, part in zip(score_tracks, parts) if len(part[0])]
-    return [Track(t.name.strip() or f"track {i + 1}", p, s, e, int(t.program), bool(t.is_drum))
-            for i, (t, p, s, e) in enumerate(sounding)]
+    bounds = np.cumsum(np.bincount(track[keep], minlength=len(notes))).tolist()
+    out = []
+    for t, a, b in zip(score_tracks, [0] + bounds, bounds):
+        if b > a:
+            out.append(Track(t.name.strip() or f"track {len(out) + 1}", pitch[a:b], times[a:b], times[n + a:n + b],
+                             int(t.program), bool(t.is_drum)))
+    return out
 
 
 def _time_signatures(sigs):
