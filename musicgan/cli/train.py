@@ -69,7 +69,7 @@ def build_train_parser():
     p.add_argument("--resume", action="store_true", help="continue the run in --models from its last checkpoint")
     p.add_argument("--fresh", action="store_true", help="delete --models/checkpoints and start over")
     p.add_argument("--quick", action="store_true",
-                   help="a short run to see the whole loop work: 3 epochs (about 2 minutes on 2 cores), "
+                   help="a short run to see the whole loop work: 3 epochs (about 100 s on 2 cores), "
                    "samples and .h5 every epoch")
     p.add_argument("--jobs", type=int, help="processes reading MIDI (default: all cores)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
