@@ -2,9 +2,11 @@
 
 Every measurement runs in a fresh child process (its own TensorFlow, its peak memory its own):
   train      bench.train_step: the compiled step vs eager vs the float32 matmul peak measured in
-             the same process, where the step's time goes, real tf.data vs a constant batch
-             (full run: again with oneDNN off)
-  prepare    bench/prepare_speed.py: MIDI files/s cold with 1 job and all cores, and cached
+             the same process, where the step's time goes, real tf.data vs a constant batch; the
+             step at float32 before this branch, float32 and mixed bfloat16, each against its own
+             precision's matmul peak (full run: again with oneDNN off)
+  prepare    bench/prepare_speed.py: 4 copies of the corpus, MIDI files/s cold with 1 job and all
+             cores and cached, against a bare one-core pretty_midi parse and a symusic parse
   generate   bench.generate_speed: generate.py for 16, 128 and 1024 bars, start-up vs generation,
              peak memory; with the numpy generator and, as before it, with Keras
   scaling    bench.scaling: epoch time and peak memory at 1x, 2x and 4x the corpus
@@ -57,7 +59,8 @@ def run_train(s, full):
 
 def run_prepare(s, full):
     with tempfile.TemporaryDirectory() as tmp:
-        child(["bench/prepare_speed.py", "--repeat", s["prepare_repeat"], "--out", f"{tmp}/p.json"], parse=False)
+        child(["bench/prepare_speed.py", "--repeat", s["prepare_repeat"], "--copies", "4", "--out", f"{tmp}/p.json"],
+              parse=False)
         return json.loads(Path(f"{tmp}/p.json").read_text())
 
 
@@ -118,6 +121,17 @@ def table(r):
                  f"{t['step_gflops']['wall']:.0f} / {t['step_gflops']['per_cpu_second']:.0f}",
                  (f"{100 * t['share_of_peak']['wall']:.0f}% / {100 * t['share_of_peak']['cpu']:.0f}% of peak, "
                   f"{t['cores_busy']['compiled']:.1f} cores busy")))
+            for prec, label in (("float32_before", "float32, before (Keras LeakyReLU)"), ("float32", "float32"),
+                                ("bfloat16", "mixed bfloat16")):
+                p = t[prec]
+                peak = "bfloat16" if prec == "bfloat16" else "float32"
+                add((sec_name, f"step at {label}, phrases/s (fastest / median)",
+                     f"{p['phrases_per_second']:.0f} / {p['phrases_per_second_median']:.0f}",
+                     (f"{p['over_float32_before']['wall']:.2f}x / {p['over_float32_before']['median']:.2f}x before "
+                      f"({p['over_float32_before']['cpu']:.2f}x less CPU); {100 * p['share_of_peak']['cpu']:.0f}% of "
+                      f"the {peak} matmul peak per CPU-s")))
+            add((sec_name, "retrace of both steps for a short last batch, s", f"{t['retrace_seconds']:.2f}",
+                 "once a run before the last batch was padded"))
             it = sec["compiled"]["cpu"] * 1000
             for part, ms in t["parts_ms"].items():
                 add((sec_name, f"  {part}, CPU ms", f"{ms['cpu']:.1f}",
@@ -131,8 +145,14 @@ def table(r):
     if "prepare" in r:
         p = r["prepare"]
         for name, run in p["runs"].items():
-            add(("input pipeline", f"prepare {name}, files/s", f"{run['files_per_second']:.0f}",
-                 f"{p['files_found']} files, {run['seconds']:.2f} s"))
+            ratio = p["cold_over_pretty_midi_parse"].get(name)
+            add(("input pipeline", f"{'' if 'parse' in name else 'prepare '}{name}, files/s",
+                 f"{run['files_per_second']:.0f}",
+                 f"{p['files_found']} files, {run['seconds']:.2f} s"
+                 + (f"; {ratio:.2f} of the pretty_midi parse" if ratio else "")))
+        for method, seconds in p.get("worker_start_seconds", {}).items():
+            add(("input pipeline", f"{p['cores']} workers {method}ed: start-up, s", f"{seconds:.3f}",
+                 f"= {p['break_even_files_per_worker'][method]} files read in process"))
     if "generate" in r:
         for g in r["generate"]:
             add((f"generate.py, {g['engine']}", f"{g['bars']} bars: start-up + generation = wall, s",

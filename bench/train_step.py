@@ -1,5 +1,7 @@
 """The training step, measured in one process: compiled vs eager, share of the float32 matmul peak,
-where the time goes, and whether it ever waits for data.
+where the time goes, and whether it ever waits for data; and the step at each precision against
+its own matmul peak: float32 as before this branch (Keras' LeakyReLU, whose second derivative runs
+the gradient penalty's zero path), float32 and mixed bfloat16, timed alternately in one process.
 
 python -m bench.train_step [--steps 8] [--rounds 5] [--eager-steps 2]   (prints one JSON line)
 Run by `python -m bench`. Others' work on a shared machine slows some calls: the measurements
@@ -38,16 +40,23 @@ def measure(steps, rounds, eager_steps, batch_size, loss):
     from musicgan.core.config import Config, TrainConfig
     from musicgan.data.corpus import prepare
     from musicgan.data.pipeline import tf_dataset
+    from musicgan.models import gan as networks
     from musicgan.models import losses
     from musicgan.train.privacy import batches
     from musicgan.train.trainer import GAN, batch_noise, with_noise
 
-    cfg = Config(train=TrainConfig(loss=loss, batch_size=batch_size))
+    cfg = Config(train=TrainConfig(loss=loss, batch_size=batch_size, precision="float32"))
     corpus = prepare("data/chorales", progress=False).rows()
     rows = np.random.default_rng(0).choice(len(corpus.melody), batch_size, replace=False)
     batch = (*next(batches(corpus, [rows])), batch_noise(cfg, batch_size, tf.constant([0, 0], tf.int64)))
     noise = batch[3]
+    ours = networks.LeakyReLU
+    networks.LeakyReLU = tf.keras.layers.LeakyReLU      # the discriminator as it was before this branch
+    before = GAN(cfg)
+    networks.LeakyReLU = ours
     gan = GAN(cfg)
+    variants = {"float32_before": before, "float32": gan,
+                "bfloat16": GAN(Config(train=TrainConfig(loss=loss, batch_size=batch_size, precision="bfloat16")))}
     flops = iteration_flops(cfg.train, gan.generator, gan.discriminator)
     data = iter(with_noise(tf_dataset(corpus.melody, corpus.chords, corpus.previous, corpus.meter, batch_size,
                                       seed=0).repeat(), cfg, 0))
@@ -84,7 +93,8 @@ def measure(steps, rounds, eager_steps, batch_size, loss):
              "compiled": lambda i: gan.train_batch(batch, i),
              "real_data": lambda i: gan.train_batch(next(data), i),
              "input_only": lambda i: next(data),
-             "eager": lambda i: gan.train_batch(batch, i, eager=True)}
+             "eager": lambda i: gan.train_batch(batch, i, eager=True),
+             **{f"step {name}": (lambda i, g=g: g.train_batch(batch, i)) for name, g in variants.items()}}
     for name, fn in calls.items():
         timed(fn, 2)                # trace and warm up everything first
     times = {name: [] for name in calls}
@@ -97,6 +107,8 @@ def measure(steps, rounds, eager_steps, batch_size, loss):
         timed(float_after, 2)
         if r < 2:
             times["eager"] += timed(calls["eager"], eager_steps)
+        for name in variants:
+            times[f"step {name}"] += timed(calls[f"step {name}"], steps)
 
     # where the time goes: each part alone as its own tf.function, synced, best of `rounds`
     real = tf.one_hot(batch[0], C.VOCAB_SIZE)
@@ -143,11 +155,35 @@ def measure(steps, rounds, eager_steps, batch_size, loss):
         fn()
         part_times[name] = _summary(timed(lambda i, fn=fn: fn(), 3 * rounds))
 
+    # what a run without padding paid once: both steps traced again for the epoch's short last batch
+    short = tuple(x[:batch_size // 2 + 1] for x in batch[:3]) + (
+        {k: v[:batch_size // 2 + 1] for k, v in noise.items()},)
+    t0 = time.perf_counter()
+    before.train_batch(short, 0)
+    retrace = time.perf_counter() - t0
+
     t = {k: _summary(v) for k, v in times.items()}
     work = {"peak": 2 * MATMUL_N ** 3 * MATMUL_CHAIN, "peak_bfloat16": 2 * MATMUL_N ** 3 * MATMUL_CHAIN,
-            "compiled": flops["iteration"] * batch_size}
+            "compiled": flops["iteration"] * batch_size,
+            **{f"step {name}": flops["iteration"] * batch_size for name in variants}}
     gflops = {f"{k}_{est}": work[k] / t[k][key] / 1e9 for k in work for est, key in (("wall", "best"), ("cpu", "cpu"))}
-    return {"batch_size": batch_size, "loss": loss, "steps": steps, "rounds": rounds,
+
+    def at_precision(name):     # nominal FLOPs (bench/flops.py) over the matmul peak of the same precision
+        peak = "peak_bfloat16" if name == "bfloat16" else "peak"
+        k = f"step {name}"
+        return {"phrases_per_second": batch_size / t[k]["best"],
+                "phrases_per_second_median": batch_size / t[k]["median"],
+                "phrases_per_cpu_second": batch_size / t[k]["cpu"],
+                "seconds_per_iteration": t[k],
+                "step_gflops": {"wall": gflops[f"{k}_wall"], "per_cpu_second": gflops[f"{k}_cpu"]},
+                "share_of_peak": {"wall": gflops[f"{k}_wall"] / gflops[f"{peak}_wall"],
+                                  "cpu": gflops[f"{k}_cpu"] / gflops[f"{peak}_cpu"]},
+                "over_float32_before": {"wall": t["step float32_before"]["best"] / t[k]["best"],
+                                        "median": t["step float32_before"]["median"] / t[k]["median"],
+                                        "cpu": t["step float32_before"]["cpu"] / t[k]["cpu"]}}
+
+    return {**{name: at_precision(name) for name in variants}, "retrace_seconds": retrace,
+            "batch_size": batch_size, "loss": loss, "steps": steps, "rounds": rounds,
             "flops_per_phrase": flops,
             "matmul_peak_gflops": {"wall": gflops["peak_wall"], "per_cpu_second": gflops["peak_cpu"]},
             "bfloat16_matmul_gflops": {"wall": gflops["peak_bfloat16_wall"],
@@ -157,7 +193,7 @@ def measure(steps, rounds, eager_steps, batch_size, loss):
                               "cpu": gflops["compiled_cpu"] / gflops["peak_cpu"]},
             "cores_busy": {k: t[k]["cpu"] / t[k]["median"] for k in ("peak", "compiled")},
             "phrases_per_second": {k: batch_size / t[k]["best"] for k in ("compiled", "real_data", "eager")},
-            "seconds_per_iteration": {k: v for k, v in t.items() if not k.startswith("peak")},
+            "seconds_per_iteration": {k: v for k, v in t.items() if not k.startswith(("peak", "step "))},
             "real_data_over_constant": {"best": t["real_data"]["best"] / t["compiled"]["best"],
                                         "median": t["real_data"]["median"] / t["compiled"]["median"]},
             "compiled_over_eager": {"wall": t["eager"]["best"] / t["compiled"]["best"],

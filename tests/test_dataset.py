@@ -1,5 +1,7 @@
 import json
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -15,6 +17,8 @@ from musicgan.data import corpus as dataset
 from musicgan.data import pipeline
 
 from .conftest import write_midi
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def _raw_midi(track_events):
@@ -144,7 +148,7 @@ def test_no_file_can_hang_prepare_or_fill_its_memory(tmp_path, monkeypatch):
 
 
 def test_parallel_read_matches_serial(tmp_path, monkeypatch):
-    monkeypatch.setattr(dataset, "MIN_FILES_PER_WORKER", 1)
+    monkeypatch.setattr(dataset, "MIN_FILES_PER_WORKER", {"fork": 1, "spawn": 1})
     for i in range(9):
         write_midi(tmp_path / "midi" / f"s{i}.mid", bars=4 + i)
     serial = dataset.prepare(tmp_path / "midi", tmp_path / "c1", jobs=1, progress=False)
@@ -152,6 +156,15 @@ def test_parallel_read_matches_serial(tmp_path, monkeypatch):
     assert serial.report == parallel.report and parallel.reread == 9
     np.testing.assert_array_equal(serial.melody, parallel.melody)
     np.testing.assert_array_equal(serial.song, parallel.song)
+    # without TensorFlow in the process (`musicgan prepare`) the workers are forked, with the same result
+    script = ("import sys, json; from musicgan.data import corpus as c; c.MIN_FILES_PER_WORKER = {'fork': 1}; "
+              "k = c.prepare(sys.argv[1], sys.argv[2], jobs=2, progress=False); "
+              "print(json.dumps([c.start_method(), 'tensorflow' in sys.modules, k.report, k.melody.tolist()]))")
+    out = subprocess.run([sys.executable, "-c", script, str(tmp_path / "midi"), str(tmp_path / "c3")], cwd=ROOT,
+                         capture_output=True, text=True, check=True).stdout
+    method, has_tf, report, melody = json.loads(out)
+    assert (method, has_tf) == ("fork", False)
+    assert report == serial.report and melody == serial.melody.tolist()
 
 
 def test_cache_reads_nothing_then_only_the_changed_file(tmp_path):

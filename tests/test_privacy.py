@@ -15,10 +15,11 @@ from musicgan.train import loop as training
 from .conftest import write_midi
 
 
-def dp_config(loss="wgan-gp", **private):
+def dp_config(loss="wgan-gp", precision="float32", **private):
+    """Float32 unless asked: the tests compare per-example gradients with single ones to float32 rounding."""
     return Config(model=ModelConfig(latent=4, width=8, embed=2),
                   train=TrainConfig(epochs=2, batch_size=4, save_every=1, sample_every=1, loss=loss,
-                                    feature_matching=0.0),
+                                    feature_matching=0.0, precision=precision),
                   privacy=PrivacyConfig(dp=True, **private))
 
 
@@ -66,6 +67,16 @@ def test_per_example_gradients_are_each_examples_own_and_clipped_to_c(corpus_dir
     assert np.all(after <= c + 1e-6)
     small = norms <= c                                   # left alone when already within C
     np.testing.assert_allclose(after[small], norms[small], rtol=1e-5)
+
+
+def test_a_bfloat16_private_step_clips_in_float32_and_moves_d(corpus_dir):
+    gan = privacy.PrivateGAN(dp_config(precision="bfloat16"))
+    assert not isinstance(gan.d_opt, tf.keras.mixed_precision.LossScaleOptimizer)
+    before = [w.numpy().copy() for w in gan.discriminator.trainable_weights]
+    out = gan.d_step(_batch(corpus_dir))
+    assert all(np.isfinite(float(v)) for v in out.values()) and 0 <= float(out["dp_clipped"]) <= 1
+    assert all(w.dtype == "float32" for w in gan.discriminator.trainable_weights)
+    assert any(not np.array_equal(b, w.numpy()) for b, w in zip(before, gan.discriminator.trainable_weights))
 
 
 def test_with_zero_gradients_the_update_is_noise_of_std_sigma_c_over_b(corpus_dir, fixed_secret):

@@ -16,8 +16,10 @@ from .conftest import write_midi
 
 
 def tiny_config(**train):
+    """A width-8 model in float32: tests compare runs to float32 rounding (bfloat16's own: test_speed.py)."""
     return Config(model=ModelConfig(latent=4, width=8, embed=2),
-                  train=TrainConfig(**{"epochs": 2, "batch_size": 16, "save_every": 1, "sample_every": 1, **train}))
+                  train=TrainConfig(**{"epochs": 2, "batch_size": 16, "save_every": 1, "sample_every": 1,
+                                       "precision": "float32", **train}))
 
 
 @pytest.fixture(scope="module")
@@ -65,16 +67,23 @@ def test_d_steps_ratio_skips_generator_steps(corpus_dir):
     assert "g_loss" not in gan.train_batch(batch, step=1)
 
 
-def test_h5_round_trip_gives_identical_outputs(corpus_dir, tmp_path):
-    cfg = tiny_config()
+@pytest.mark.parametrize("precision", ["float32", "bfloat16"])
+def test_h5_round_trip_gives_identical_outputs(corpus_dir, tmp_path, precision):
+    cfg = tiny_config(precision=precision)
     gan = trainer.GAN(cfg)
     hooks.save_models(gan, tmp_path, cfg, {})
     mel, chords, prev = _batch(corpus_dir, 4)
     noise = tf.random.normal((4, cfg.model.latent))
-    for name, model, inputs in (("generator", gan.generator, [noise, chords, prev]),
-                                ("discriminator", gan.discriminator, [tf.one_hot(mel, 39), chords, prev])):
+    generator, discriminator = gan.exported()      # float32 whatever the training precision
+    for name, model, trained, inputs in (
+            ("generator", generator, gan.generator, [noise, chords, prev]),
+            ("discriminator", discriminator, gan.discriminator, [tf.one_hot(mel, 39), chords, prev])):
         loaded = keras.models.load_model(tmp_path / f"{name}.h5", compile=False)
         np.testing.assert_array_equal(model(inputs).numpy(), loaded(inputs).numpy())
+        assert {layer.dtype_policy.name for layer in loaded.layers} == {"float32"}
+        assert all(np.array_equal(a.numpy(), b.numpy()) for a, b in zip(trained.weights, loaded.weights))
+        if precision == "bfloat16":      # the same network: 16-bit arithmetic moves its outputs a little
+            np.testing.assert_allclose(trained(inputs).numpy(), loaded(inputs).numpy(), atol=0.05)
     gan_model = keras.models.load_model(tmp_path / "gan.h5", compile=False)
     assert [i.name for i in gan_model.inputs] == ["noise", "chords", "previous"]
     assert json.loads((tmp_path / "config.json").read_text())["model"]["width"] == 8

@@ -12,6 +12,7 @@ from ..core.config import (
     HOLDOUT_BY,
     LOSSES,
     LR_SCALINGS,
+    PRECISIONS,
     config_from_dict,
 )
 from ..core.constants import STRATEGIES, WORKER_TIMEOUT
@@ -63,12 +64,17 @@ def build_train_parser():
     p.add_argument("--holdout-by", choices=HOLDOUT_BY,
                    help="keep out whole tune families, so songs sharing a 3-bar passage in any key (one hymn "
                    "tune set twice, a song and its cover) stay on one side (default: tune), or single songs")
+    p.add_argument("--precision", choices=PRECISIONS,
+                   help="float32, or mixed bfloat16 / float16 (16-bit arithmetic on float32 weights; softmax, "
+                   "logit and losses in float32); auto (default): float16 with loss scaling on a GPU, bfloat16 "
+                   "on a CPU with native bfloat16 matmul (AVX-512 BF16, AMX), else float32. Saved models are "
+                   "float32 either way")
     p.add_argument("--resume", action="store_true", help="continue the run in --models from its newest checkpoint "
                    "that restores (a run with none yet starts from epoch 1)")
     p.add_argument("--fresh", action="store_true", help="delete the run in --models (checkpoints/, best/, samples/, "
                    "logs/, training_log.csv) and start over; the exported .h5 stay until the first export")
     p.add_argument("--quick", action="store_true",
-                   help="a short run to see the whole loop work: 3 epochs (about 2 minutes on 2 cores), "
+                   help="a short run to see the whole loop work: 3 epochs (about 100 s on 2 cores), "
                    "samples and .h5 every epoch")
     p.add_argument("--jobs", type=int, help="processes reading MIDI (default: all cores)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -138,7 +144,7 @@ def train_config(args):
     flags = {"epochs": args.epochs, "batch_size": args.batch_size, "seed": args.seed, "loss": args.loss,
              "d_steps": args.d_steps, "lr_scaling": args.lr_scaling,
              "drop_remainder": args.drop_remainder or None, "holdout": args.holdout,
-             "holdout_by": args.holdout_by}
+             "holdout_by": args.holdout_by, "precision": args.precision}
     data["train"].update({k: v for k, v in flags.items() if v is not None})
     private = {"dp": args.dp or None, "noise_multiplier": args.dp_noise_multiplier, "l2_clip": args.dp_l2_clip,
                "delta": args.dp_delta, "target_epsilon": args.dp_target_epsilon, "unit": args.dp_unit}

@@ -93,6 +93,7 @@ LOSSES = ("nonsaturating", "wgan-gp")
 LR_SCALINGS = ("auto", "none", "linear", "sqrt")
 DP_UNITS = ("phrase", "song")
 HOLDOUT_BY = ("tune", "song")
+PRECISIONS = ("auto", "float32", "bfloat16", "float16")
 
 
 @dataclass
@@ -121,6 +122,8 @@ class TrainConfig:
     max_loss: float = 1e4         # a loss above this (or NaN) stops the run
     holdout: float = 0.15         # share of songs kept out of training for `musicgan evaluate`
     holdout_by: str = "tune"      # keep out whole tune families (songs sharing a passage), or single songs
+    precision: str = "auto"       # float32, or mixed bfloat16 / float16; auto: what the hardware
+                                  # multiplies fastest (train/precision.py), decided at the start
     seed: int = 0
 
     def __post_init__(self):
@@ -139,6 +142,8 @@ class TrainConfig:
         _check(0 <= self.holdout < 1, f"holdout must be in [0, 1), got {self.holdout}")
         _check(self.holdout_by in HOLDOUT_BY,
                f"holdout_by must be one of {', '.join(HOLDOUT_BY)}, got {self.holdout_by!r}")
+        _check(self.precision in PRECISIONS,
+               f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
 
     def for_replicas(self, replicas):
         """This config with 'auto' scaling decided: linear for a distributed batch above the reference.
@@ -267,6 +272,8 @@ def load_config(models_dir):
                          f"retrain it with `python train.py --models {models_dir} --fresh`")
     if isinstance(parts.get("train"), dict) and "holdout_by" not in parts["train"]:   # saved before tune families
         parts["train"] = {**parts["train"], "holdout_by": "song"}
+    if "train" in parts and isinstance(parts["train"], dict) and "precision" not in parts["train"]:
+        parts["train"] = {**parts["train"], "precision": "float32"}      # saved before mixed precision existed
     try:
         return config_from_dict(parts), data
     except ConfigError as e:

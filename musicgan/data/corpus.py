@@ -20,7 +20,10 @@ from .cache import ARRAYS
 from .phrases import transpose as shift_tokens
 
 REPORT_KEYS = ("path", "status", "reason", "phrases", "melody", "meters")
-MIN_FILES_PER_WORKER = 200   # spawning a worker costs ~1 s, ~300 files' reading (bench/prepare_speed.py)
+# Below this many files a worker, reading in this process is faster: 2 workers start in 0.015-0.08 s
+# forked, the reading of 20-100 files, and in 0.19-0.5 s spawned (as under TensorFlow: they import
+# musicgan), 250-635 files (bench/prepare_speed.py, 0.8 ms a file, on a loaded machine).
+MIN_FILES_PER_WORKER = {"fork": 50, "spawn": 400}
 
 
 def scan(data_dir, exclude=()):
@@ -231,25 +234,36 @@ def prepare(data_dir, cache_dir=None, rep=None, jobs=None, progress=True):
     return corpus
 
 
+def start_method():
+    """How workers start: forked (cheap), unless this process holds TensorFlow, whose threads a fork does
+    not copy (a forked child can hang on a lock one of them held): then spawned."""
+    import multiprocessing
+    import sys
+
+    return "fork" if "tensorflow" not in sys.modules and "fork" in multiprocessing.get_all_start_methods() \
+        else "spawn"
+
+
 def _read_all(paths, rep, jobs, progress):
+    import multiprocessing
+    from contextlib import nullcontext
+
     from tqdm import tqdm
 
     jobs = jobs or os.cpu_count() or 1
-    bar = tqdm(total=len(paths), desc="reading MIDI", unit="file", disable=not progress or not paths)
-    try:
-        if jobs == 1 or len(paths) < MIN_FILES_PER_WORKER * jobs:
-            for p in paths:
-                yield read_file(p, rep)
+    method = start_method()
+    parallel = jobs > 1 and len(paths) >= MIN_FILES_PER_WORKER[method] * jobs
+    # the pool first: a fork then copies no thread of tqdm's
+    with multiprocessing.get_context(method).Pool(jobs) if parallel else nullcontext() as pool:
+        bar = tqdm(total=len(paths), desc="reading MIDI", unit="file", disable=not progress or not paths)
+        try:
+            results = (pool.imap_unordered(_read_one, [(p, rep) for p in paths], chunksize=8) if parallel
+                       else (read_file(p, rep) for p in paths))
+            for result in results:
+                yield result
                 bar.update()
-        else:
-            import multiprocessing
-            # spawn, not fork: the parent may already hold TensorFlow's threads
-            with multiprocessing.get_context("spawn").Pool(jobs) as pool:
-                for result in pool.imap_unordered(_read_one, [(p, rep) for p in paths], chunksize=4):
-                    yield result
-                    bar.update()
-    finally:
-        bar.close()
+        finally:
+            bar.close()
 
 
 def format_summary(summary):

@@ -35,26 +35,35 @@ def iterations_per_epoch(samples, batch_size, drop_remainder=False):
 
 
 def tf_dataset(melody, chord_ids, previous, meters, batch_size, epoch=0, seed=0, shuffle=True,
-               drop_remainder=False):
+               drop_remainder=False, pad_remainder=False):
     """tf.data batches of (melody (B, steps) int32, conditions (B, slots, CONDITION_DIM) float32: chord and
     meter features, previous (B, context steps) int32).
 
     The order is a permutation drawn from (seed, epoch), so a resumed run sees the same batches.
+    `pad_remainder` fills the last batch up to B with copies of the epoch's first rows and adds a 4th
+    element, weight (B,) float32: 1 for a row, 0 for a filler. Every batch then has one shape, so a
+    compiled step traces once instead of again for each epoch's short last batch, and the losses
+    weighted by it are those of the short batch.
     """
     import tensorflow as tf
 
     n = len(melody)
     order = np.random.default_rng([seed, epoch]).permutation(n) if shuffle else np.arange(n)
+    weight = np.ones(n, np.float32)
+    if pad_remainder and not drop_remainder:
+        fill = -n % batch_size
+        order, weight = np.append(order, order[:fill]), np.append(weight, np.zeros(fill, np.float32))
     meter_index, meter_features = meter_table(meters, chord_ids.shape[1])
     tables = [tf.constant(melody.astype(np.int32)), tf.constant(chord_ids.astype(np.int32)),
               tf.constant(previous.astype(np.int32)), tf.constant(meter_index.astype(np.int32))]
     features, meter_features = tf.constant(chords.FEATURES), tf.constant(meter_features)
 
-    def gather(idx):
+    def gather(idx, w):
         mel, ids, prev, meter = (tf.gather(t, idx) for t in tables)
-        return mel, tf.concat([tf.gather(features, ids), tf.gather(meter_features, meter)], -1), prev
+        cond = tf.concat([tf.gather(features, ids), tf.gather(meter_features, meter)], -1)
+        return (mel, cond, prev) + ((w,) if pad_remainder else ())
 
-    return (tf.data.Dataset.from_tensor_slices(order)
+    return (tf.data.Dataset.from_tensor_slices((order, weight))
             .batch(batch_size, drop_remainder=drop_remainder)
             .map(gather, num_parallel_calls=tf.data.AUTOTUNE)
             .prefetch(tf.data.AUTOTUNE))

@@ -1,4 +1,9 @@
-"""The only module that reads and writes MIDI (pretty_midi): files <-> `Song` (notes in seconds, beat grid)."""
+"""The only module that reads and writes MIDI: files <-> `Song` (notes in seconds, beat grid).
+
+Reading is symusic's C++ parser (`read_song`, 50-100x pretty_midi's speed, which bounds `prepare`);
+writing and synthesis stay with pretty_midi. `read_song_pretty_midi` is the reader it replaced,
+kept as the reference that tests hold `read_song` to.
+"""
 
 import io
 import os
@@ -124,33 +129,189 @@ def load_pretty_midi(path):
             warnings.simplefilter("ignore")
             return pretty_midi.PrettyMIDI(io.BytesIO(data)), data
     except Exception as e:  # noqa: BLE001 - pretty_midi raises many kinds on broken bytes
-        detail = str(e).strip().splitlines()[0][:80] if str(e).strip() else type(e).__name__
-        raise MidiError(f"corrupt or truncated MIDI ({detail})") from None
+        raise _corrupt(e) from None
 
 
-def read_song(path):
-    """Read a MIDI file into a `Song`, or raise `MidiError` with a one-line reason."""
-    pm, data = load_pretty_midi(path)
+def _corrupt(e):
+    detail = str(e).strip().splitlines()[0][:80] if str(e).strip() else type(e).__name__
+    return MidiError(f"corrupt or truncated MIDI ({detail})")
 
-    _, bpms = pm.get_tempo_changes()
+
+def _check_song(tracks, bpms, end, data):
+    """The reasons a parsed file is not a song: shared by both readers."""
     for bpm in bpms:
         if not C.MIN_BPM <= bpm <= C.MAX_BPM:
             raise MidiError(f"extreme tempo {bpm:.4g} bpm (accepted {C.MIN_BPM:g}-{C.MAX_BPM:g})")
+    if not tracks:
+        raise MidiError("notes never end (note-on without note-off)" if _has_note_ons(data) else "no notes")
+    if all(t.is_drum for t in tracks):
+        raise MidiError("drums only")
+    if end > C.MAX_SONG_SECONDS:
+        raise MidiError(f"too long ({end / 60:.0f} min)")
+
+
+def read_song(path):
+    """Read a MIDI file into a `Song`, or raise `MidiError` with a one-line reason.
+
+    The same `Song` as pretty_midi gives (`read_song_pretty_midi`), computed in ticks and converted once:
+    notes as pretty_midi pairs them (a note-off ends every open note of its pitch; zero-length notes
+    dropped), its default of 120 bpm before the first tempo, its beats (a beat of 1/den, 3/den in
+    compound meters, restarting at each time-signature change) and downbeats. Where the two differ, on
+    files that break the standard: tempo and meter events outside the first track count here; several
+    time signatures on one tick count once (the last); a track that plays on several channels lists
+    them by channel, not by first note-off; a beat on the file's last event is left out (pretty_midi sums
+    beat lengths, so it keeps or drops that beat by rounding).
+    """
+    import symusic
+
+    data = _read_bytes(path)
+    try:
+        score = symusic.Score.from_midi(data)
+    except Exception as e:  # noqa: BLE001 - symusic raises RuntimeError, and others on odd bytes
+        raise _corrupt(e) from None
+    tpq = score.ticks_per_quarter
+    if tpq <= 0:
+        raise MidiError("corrupt or truncated MIDI (SMPTE time division is not supported)")
+    change_ticks, scales = _tick_scales(score.tempos.numpy(), tpq)
+    seconds = _seconds_of(change_ticks, scales)
+    tracks = _tracks(score.tracks, seconds)
+    sig_ticks, num, den = _time_signatures(score.time_signatures.numpy())
+    # the last event of any kind, as pretty_midi's get_end_time (notes, controls, meta events)
+    end_tick = max(score.end(), change_ticks[-1], sig_ticks.max(initial=0),
+                   score.key_signatures.numpy()["time"].max(initial=0))
+    _check_song(tracks, 60.0 / (scales * tpq), seconds(end_tick), data)
+    beat_ticks = _beat_ticks(sig_ticks, num, den, tpq, end_tick)
+    return Song(tracks=tracks, bpm=float(60.0 / (scales[0] * tpq)),
+                time_signatures=[(int(n), int(d), float(seconds(t))) for n, d, t in zip(num, den, sig_ticks)]
+                or [(4, 4, 0.0)],
+                beats=seconds(beat_ticks), downbeats=seconds(_downbeat_ticks(beat_ticks, sig_ticks, num)))
+
+
+def _tracks(score_tracks, seconds):
+    """`Track`s of the symusic tracks that sound, every note of the file paired and converted at once."""
+    notes = [t.notes.numpy() for t in score_tracks]
+    counts = [len(n["time"]) for n in notes]
+    if not sum(counts):
+        return []
+    start = np.concatenate([n["time"] for n in notes]).astype(np.int64)
+    pitch = np.concatenate([n["pitch"] for n in notes]).astype(int)
+    track = np.repeat(np.arange(len(notes)), counts)
+    end = _first_note_off(start, start + np.concatenate([n["duration"] for n in notes]), track * 128 + pitch)
+    keep = end > start
+    pitch, n = pitch[keep], int(keep.sum())
+    times = seconds(np.concatenate([start[keep], end[keep]]))
+    bounds = np.cumsum(np.bincount(track[keep], minlength=len(notes))).tolist()
+    out = []
+    for t, a, b in zip(score_tracks, [0] + bounds, bounds):
+        if b > a:
+            out.append(Track(t.name.strip() or f"track {len(out) + 1}", pitch[a:b], times[a:b], times[n + a:n + b],
+                             int(t.program), bool(t.is_drum)))
+    return out
+
+
+def _time_signatures(sigs):
+    """(ticks, numerators, denominators) in time order, the last of several on one tick."""
+    ticks, num, den = sigs["time"].astype(np.int64), sigs["numerator"].astype(int), sigs["denominator"].astype(int)
+    order = np.argsort(ticks, kind="stable")
+    ticks, num, den = ticks[order], num[order], den[order]
+    last = np.append(ticks[1:] != ticks[:-1], True)[:len(ticks)]
+    return ticks[last], num[last], den[last]
+
+
+def _tick_scales(tempos, tpq):
+    """(ticks (K,) where a tempo starts, seconds per tick (K,)) as pretty_midi keeps them: 120 bpm until the
+    first tempo, the last of several at tick 0, repeats of the tempo before dropped."""
+    ticks, scales = [0], [60.0 / (120.0 * tpq)]
+    for tick, mspq in zip(tempos["time"].tolist(), tempos["mspq"].tolist()):
+        if mspq <= 0:
+            raise MidiError("corrupt or truncated MIDI (a tempo of 0 microseconds a beat)")
+        scale = 60.0 / ((6e7 / mspq) * tpq)
+        if tick == 0:
+            ticks, scales = [0], [scale]
+        elif scale != scales[-1]:
+            ticks.append(tick)
+            scales.append(scale)
+    return np.array(ticks, np.int64), np.array(scales)
+
+
+def _seconds_of(change_ticks, scales):
+    """ticks (any shape, may be fractional) -> seconds, through the piecewise-linear tempo map."""
+    starts = np.concatenate([[0.0], np.cumsum(np.diff(change_ticks) * scales[:-1])])
+
+    def seconds(ticks):
+        ticks = np.asarray(ticks, float)
+        k = np.searchsorted(change_ticks, ticks, side="right") - 1
+        return starts[k] + (ticks - change_ticks[k]) * scales[k]
+
+    return seconds
+
+
+def _first_note_off(start, end, pitch):
+    """Note ends as pretty_midi pairs them: the first note-off of the pitch (any int key: a track's
+    pitch) after the note began (symusic pairs first-in, first-out, which differs only where notes of
+    one pitch overlap). Zero-length notes, which pretty_midi drops, stay zero-length."""
+    span = max(int(end.max(initial=0)) + 1, 1)
+    keys = np.sort(pitch * span + end)                       # note-offs grouped by pitch, in time order
+    sounding = end > start
+    found = keys[np.minimum(np.searchsorted(keys, pitch * span + start, side="right"), len(keys) - 1)]
+    return np.where(sounding, np.minimum(found - pitch * span, end), end)
+
+
+def _beat_length(num, den, tpq):
+    """Ticks a beat: a 1/den note, 3/den in compound meters (6/8, 9/8, 12/8), as pretty_midi's qpm_to_bpm."""
+    if den not in (1, 2, 4, 8, 16, 32):
+        return float(tpq)
+    return tpq * 4.0 / den * (3 if num % 3 == 0 and num != 3 else 1)
+
+
+def _beat_ticks(sig_ticks, num, den, tpq, end_tick):
+    """Beat positions (ticks, float) before end_tick: each time signature's beats from its first tick, the
+    first signature's also before it, 4/4 quarters without any."""
+    if not len(sig_ticks):
+        return np.arange(0, end_tick, float(tpq))
+    lengths = [_beat_length(n, d, tpq) for n, d in zip(num, den)]
+    bounds = np.append(sig_ticks, end_tick).astype(float)
+    spans = [np.arange(0.0, bounds[0], lengths[0])] if bounds[0] > 0 else []
+    spans += [np.arange(a, b, step) for a, b, step in zip(bounds[:-1], np.maximum(bounds[1:], bounds[:-1]), lengths)]
+    beats = np.concatenate(spans)
+    return beats[beats < end_tick]
+
+
+def _downbeat_ticks(beats, sig_ticks, num):
+    """Every bar's first beat, as pretty_midi's get_downbeats counts them (a 4/4 before the first
+    signature; compound meters count dotted beats) without its quadratic search."""
+    if not len(beats):
+        return beats
+    if not len(sig_ticks) or sig_ticks[0] > 0:
+        sig_ticks, num = np.append(0, sig_ticks), np.append(4, num)
+    firsts = np.searchsorted(beats, sig_ticks)
+    found = (firsts < len(beats)) & (beats[np.minimum(firsts, len(beats) - 1)] == sig_ticks)
+    out, end_idx = [], 0
+    for k in range(len(sig_ticks)):
+        start_idx = firsts[k] if found[k] else (end_idx if k == len(sig_ticks) - 1 else 0)
+        if k < len(sig_ticks) - 1:
+            end_idx = firsts[k + 1] if found[k + 1] else start_idx
+            stop = end_idx
+        else:
+            stop = len(beats)
+        step = num[k] // 3 if num[k] % 3 == 0 and num[k] != 3 else num[k]
+        out.append(beats[start_idx:stop:step])
+    return np.concatenate(out) if out else beats[:0]
+
+
+def read_song_pretty_midi(path):
+    """`read_song` through pretty_midi: the reference the symusic reader is tested against."""
+    pm, data = load_pretty_midi(path)
+
+    _, bpms = pm.get_tempo_changes()
     tracks = [Track(inst.name.strip() or f"track {i + 1}",
                     np.array([n.pitch for n in inst.notes], dtype=int),
                     np.array([n.start for n in inst.notes], dtype=float),
                     np.array([n.end for n in inst.notes], dtype=float),
                     inst.program, inst.is_drum)
               for i, inst in enumerate(pm.instruments)]
+    _check_song([t for t in tracks if len(t)], bpms, pm.get_end_time(), data)
     tracks = [t for t in tracks if len(t)]
-    if not tracks:
-        raise MidiError("notes never end (note-on without note-off)" if _has_note_ons(data)
-                        else "no notes")
-    if all(t.is_drum for t in tracks):
-        raise MidiError("drums only")
-    end = pm.get_end_time()
-    if end > C.MAX_SONG_SECONDS:
-        raise MidiError(f"too long ({end / 60:.0f} min)")
     sigs = [(ts.numerator, ts.denominator, ts.time) for ts in pm.time_signature_changes]
     return Song(tracks=tracks, bpm=float(bpms[0]) if len(bpms) else C.DEFAULT_BPM,
                 time_signatures=sigs or [(4, 4, 0.0)],

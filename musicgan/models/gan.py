@@ -6,13 +6,54 @@ Shapes: noise (B, latent); chords (B, slots, CONDITION_DIM): chord and meter fea
 slot; previous (B, context steps) tokens; melody (B, steps, VOCAB) one-hot or probabilities. The
 generator grows quarter notes -> 8ths -> 16ths; the discriminator shrinks 16ths -> 8ths -> quarters
 -> steps/16. Nothing here assumes a meter: where the bars and beats are is in the conditions.
+
+`policy` is a Keras dtype policy ("float32", "mixed_bfloat16", "mixed_float16"): under a mixed one
+the layers compute in 16 bits on float32 weights, while the token softmax and the critic's logit
+stay float32 (so do the Gumbel noise and the losses computed from them).
 """
+
+import contextlib
 
 import keras
 import numpy as np
+import tensorflow as tf
 from keras import layers
 
 from ..core import constants as C
+
+
+@keras.saving.register_keras_serializable("musicgan")
+class LeakyReLU(layers.LeakyReLU):
+    """Keras' LeakyReLU, except that its gradient takes the slope mask (x > 0) as a constant.
+
+    The same values and the same first and second derivatives. The gradient penalty differentiates
+    D's input gradient once more; through Keras' LeakyReLU that sends the gradient of the mask, an
+    all-zeros tensor, back through D's whole forward pass (7.5% of an iteration's FLOPs). Here the
+    mask is a comparison, which has no gradient, so that path does not exist.
+    """
+
+    def call(self, inputs):
+        return _leaky_relu(inputs, self.negative_slope)
+
+
+def _leaky_relu(x, slope):
+    @tf.custom_gradient
+    def leaky(x):
+        def grad(dy):
+            return tf.where(x > 0, dy, dy * slope)          # as TF's LeakyReluGrad, but x is not an input
+        return tf.nn.leaky_relu(x, slope), grad
+    return leaky(x)
+
+
+@contextlib.contextmanager
+def _policy(name):
+    """Layers made inside compute in dtype policy `name` (weights stay float32)."""
+    before = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(name)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(before)
 
 
 def _inputs(rep, first):
@@ -27,15 +68,20 @@ def _previous_summary(previous, cfg, name):
     return layers.Dense(cfg.width, activation="relu", name=f"{name}_prev_dense")(layers.Flatten()(x))
 
 
-def _block(x, chords_at, width, name, strides=1):
+def _block(x, chords_at, width, name, strides=1, leaky=layers.LeakyReLU):
     """Concatenate the conditions at this resolution, then convolve: (B, T, ·) -> (B, T/strides, width)."""
     x = layers.Concatenate(name=f"{name}_cond")([x, chords_at])
     x = layers.Conv1D(width, 5, strides=strides, padding="same", name=f"{name}_conv")(x)
-    return layers.LeakyReLU(0.2, name=f"{name}_act")(x)
+    return leaky(0.2, name=f"{name}_act")(x)
 
 
-def build_generator(rep, cfg):
-    """generator(noise, chords, previous) -> (B, steps, VOCAB) token probabilities."""
+def build_generator(rep, cfg, policy="float32"):
+    """generator(noise, chords, previous) -> (B, steps, VOCAB) token probabilities (float32)."""
+    with _policy(policy):
+        return _generator(rep, cfg)
+
+
+def _generator(rep, cfg):
     quarters = rep.phrase_slots // 2
     noise, chords, previous = inputs = _inputs(rep, keras.Input((cfg.latent,), name="noise"))
     prev = _previous_summary(previous, cfg, "g")
@@ -48,12 +94,19 @@ def build_generator(rep, cfg):
     x = _block(layers.UpSampling1D(2, name="g_up2")(x), chords_16th, cfg.width, "g_16th")
     x = _block(x, chords_16th, cfg.width, "g_16th_b")
     x = layers.Concatenate(name="g_out_cond")([x, chords_16th])
-    probs = layers.Conv1D(C.VOCAB_SIZE, 1, activation="softmax", name="tokens")(x)
+    probs = layers.Conv1D(C.VOCAB_SIZE, 1, activation="softmax", dtype="float32", name="tokens")(x)
     return keras.Model(inputs, probs, name="generator")
 
 
-def build_discriminator(rep, cfg):
-    """discriminator(melody, chords, previous) -> (B, 1) logit; layer 'd_features' feeds feature matching."""
+def build_discriminator(rep, cfg, policy="float32", for_training=False):
+    """discriminator(melody, chords, previous) -> (B, 1) logit (float32); layer 'd_features' feeds feature
+    matching. `for_training`: with the `LeakyReLU` whose second derivative skips the zero path (the same
+    numbers; saved files hold Keras' own, see `GAN.exported`)."""
+    with _policy(policy):
+        return _discriminator(rep, cfg, LeakyReLU if for_training else layers.LeakyReLU)
+
+
+def _discriminator(rep, cfg, leaky):
     melody, chords, previous = inputs = _inputs(rep, keras.Input((rep.phrase_steps, C.VOCAB_SIZE), name="melody"))
     chords_16th = layers.UpSampling1D(2, name="d_chords_16th")(chords)
     chords_quarter = layers.AveragePooling1D(2, name="d_chords_quarter")(chords)
@@ -65,14 +118,14 @@ def build_discriminator(rep, cfg):
         h = layers.Dense(1, use_bias=False, trainable=False, name="d_pitch_height",
                          kernel_initializer=keras.initializers.Constant(height))(melody)
         x = layers.Concatenate(name="d_melody_height")([melody, h])
-    x = _block(x, chords_16th, cfg.width, "d_16th")
-    x = _block(x, chords_16th, cfg.width, "d_8th", strides=2)
-    x = _block(x, chords, cfg.width, "d_beat", strides=2)
-    x = _block(x, chords_quarter, cfg.width, "d_bar", strides=4)             # (B, steps / 16, width)
+    x = _block(x, chords_16th, cfg.width, "d_16th", leaky=leaky)
+    x = _block(x, chords_16th, cfg.width, "d_8th", strides=2, leaky=leaky)
+    x = _block(x, chords, cfg.width, "d_beat", strides=2, leaky=leaky)
+    x = _block(x, chords_quarter, cfg.width, "d_bar", strides=4, leaky=leaky)   # (B, steps / 16, width)
     x = layers.Flatten(name="d_flat")(x)
     x = layers.Concatenate(name="d_join")([x, _previous_summary(previous, cfg, "d")])
     features = layers.Dense(cfg.width, name="d_features")(x)
-    logit = layers.Dense(1, name="logit")(layers.LeakyReLU(0.2, name="d_features_act")(features))
+    logit = layers.Dense(1, dtype="float32", name="logit")(leaky(0.2, name="d_features_act")(features))
     return keras.Model(inputs, logit, name="discriminator")
 
 

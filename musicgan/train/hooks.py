@@ -67,8 +67,9 @@ class EpochEnd:
 
     def quality(self, done, row):
         """Samples to listen to, the quality watch's figures, and the best generator so far."""
-        write_samples(self.gan.generator, self.models_dir, done, self.meters)
-        quality = self.watch(self.gan.generator)
+        generator, _ = self.gan.exported(discriminator=False)      # as it will be saved: float32
+        write_samples(generator, self.models_dir, done, self.meters)
+        quality = self.watch(generator)
         row.update({k: round(quality[k], 4) for k in LOG_FIELDS if k in quality})
         for warning in metrics.warnings_for(quality):
             self.print_fn(f"warning (epoch {done}): {warning}")
@@ -86,10 +87,11 @@ class EpochEnd:
 
 
 def save_models(gan, models_dir, cfg, extra, generator_only=False):
-    """generator.h5, discriminator.h5, gan.h5 (or the generator only) and config.json."""
-    models = [("generator", gan.generator)]
+    """generator.h5, discriminator.h5, gan.h5 (or the generator only) and config.json, in float32."""
+    generator, discriminator = gan.exported(discriminator=not generator_only)
+    models = [("generator", generator)]
     if not generator_only:
-        models += [("discriminator", gan.discriminator), ("gan", networks.build_gan(gan.generator, gan.discriminator))]
+        models += [("discriminator", discriminator), ("gan", networks.build_gan(generator, discriminator))]
     save_model_files(models, models_dir, cfg, extra)
 
 

@@ -24,7 +24,7 @@ from ..core.files import folder_lock, remove_leftovers
 from ..data.corpus import fingerprint, prepare
 from ..data.pipeline import iterations_per_epoch
 from . import checkpoints as ckpts
-from . import distribute
+from . import distribute, precision
 from .hooks import EpochEnd
 from .privacy import PrivateGAN
 from .signals import StopSignals
@@ -63,7 +63,10 @@ def train(cfg, data_dir="data", models_dir="models", cache_dir=None, resume=Fals
     """
     strategy = strategy or tf.distribute.get_strategy()
     replicas = strategy.num_replicas_in_sync
-    cfg = dataclasses.replace(cfg, train=cfg.train.for_replicas(replicas))
+    requested = cfg.train.precision            # 'auto' is decided here and saved as what it chose
+    cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train.for_replicas(replicas),
+                                                             precision=precision.resolve(requested)))
+    print_fn(precision.describe(requested, cfg.train.precision))
     if cfg.train.batch_size % replicas:
         raise TrainingError(f"batch size {cfg.train.batch_size} does not split over {replicas} replicas: "
                             f"--batch-size is the global batch, use a multiple of {replicas}")

@@ -97,6 +97,7 @@ class PrivateGAN(GAN):
     """The GAN with a DP-SGD discriminator step, its secret noise RNG (checkpointed), Poisson batches
     of privacy units, and a generator step on public conditions."""
     picks_best = False          # picking a model by the private corpus would not be private
+    d_loss_scaling = False      # the noised gradients go to Adam as they are
 
     def __init__(self, cfg, strategy=None):
         strategy = strategy or tf.distribute.get_strategy()

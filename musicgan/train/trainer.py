@@ -13,6 +13,7 @@ from ..core.errors import UserError
 from ..data.pipeline import tf_dataset
 from ..models import gan as networks
 from ..models import losses
+from . import precision
 
 # each worker takes its replicas' slices of every global batch
 _SPLIT_BATCHES = tf.data.Options()
@@ -25,20 +26,23 @@ class TrainingError(UserError, RuntimeError):
 
 class GAN:
     picks_best = True               # the quality watch may keep the best epoch's generator
+    d_loss_scaling = True           # float16 scales the D loss (a DP step clips per-example gradients instead)
 
     def __init__(self, cfg, strategy=None):
         self.cfg = cfg
         self.strategy = strategy or tf.distribute.get_strategy()
         t = cfg.train
+        self.precision = precision.resolve(t.precision)
+        policy = precision.POLICIES[self.precision]
         tf.keras.utils.set_random_seed(t.seed)          # same seed, same initial weights
         with self.strategy.scope():
-            self.generator = networks.build_generator(cfg.representation, cfg.model)
-            self.discriminator = networks.build_discriminator(cfg.representation, cfg.model)
+            self.generator = networks.build_generator(cfg.representation, cfg.model, policy)
+            self.discriminator = networks.build_discriminator(cfg.representation, cfg.model, policy, for_training=True)
             # one call gives D's logit and the features that feature matching compares
             self.critic = tf.keras.Model(self.discriminator.inputs, [self.discriminator.output,
                                                                      self.discriminator.get_layer("d_features").output])
-            self.g_opt = tf.keras.optimizers.Adam(t.g_lr, t.beta1, t.beta2)
-            self.d_opt = tf.keras.optimizers.Adam(t.d_lr, t.beta1, t.beta2)
+            self.g_opt = _optimizer(t.g_lr, t, self.precision)
+            self.d_opt = _optimizer(t.d_lr, t, self.precision if self.d_loss_scaling else "float32")
             self.g_opt.build(self.generator.trainable_variables)
             self.d_opt.build(self.discriminator.trainable_variables)
             self.epoch = tf.Variable(0, dtype=tf.int64)
@@ -53,6 +57,18 @@ class GAN:
 
     def d_signature(self):
         return None
+
+    def exported(self, discriminator=True):
+        """(generator, discriminator or None) as saved: float32 Keras layers with the trained weights,
+        so a model trained in mixed precision generates as a float32 one would."""
+        rep, m = self.cfg.representation, self.cfg.model
+        generator = networks.build_generator(rep, m)
+        generator.set_weights(self.generator.get_weights())
+        if not discriminator:
+            return generator, None
+        critic = networks.build_discriminator(rep, m)
+        critic.set_weights(self.discriminator.get_weights())
+        return generator, critic
 
     def state(self):
         """Every variable the checkpoint holds."""
@@ -74,7 +90,8 @@ class GAN:
         """The epoch's batches from iteration `start` on: a permutation keyed by (seed, epoch), with noise."""
         t = self.cfg.train
         data = with_noise(tf_dataset(rows.melody, rows.chords, rows.previous, rows.meter, t.batch_size, epoch,
-                                     t.seed, drop_remainder=t.drop_remainder), self.cfg, epoch).skip(start)
+                                     t.seed, drop_remainder=t.drop_remainder, pad_remainder=True), self.cfg,
+                          epoch).skip(start)
         return self.strategy.experimental_distribute_dataset(data.with_options(_SPLIT_BATCHES))
 
     def before_epoch(self, epoch, iterations):
@@ -95,8 +112,10 @@ class GAN:
         hard = tf.one_hot(tf.argmax(soft, -1), C.VOCAB_SIZE)
         return hard + soft - tf.stop_gradient(soft)      # D sees hard tokens as for real music
 
-    def _d_replica(self, melody, chords, previous, noise):
-        n = _global_batch(melody)
+    def _d_replica(self, melody, chords, previous, noise, weight=None):
+        """weight (B,): 1 for a row, 0 for a filler of a padded last batch (None: every row counts)."""
+        weight = _ones_for(melody) if weight is None else weight
+        n = _global_batch(weight)
         real = tf.one_hot(melody, C.VOCAB_SIZE)
         fake = tf.stop_gradient(self.fake_melody(chords, previous, noise["d_latent"], noise["d_uniform"]))
         with tf.GradientTape() as tape:
@@ -104,27 +123,30 @@ class GAN:
             fake_logits, _ = self.critic([fake, chords, previous], training=True)
             per_example = losses.discriminator_loss(self.cfg.train, self.discriminator, real, fake, real_logits,
                                                     fake_logits, (chords, previous), noise["gp_eps"])
-            loss = tf.nn.compute_average_loss(per_example, global_batch_size=n)
-        grads = tape.gradient(loss, self.discriminator.trainable_variables)
+            loss = tf.nn.compute_average_loss(per_example, weight, global_batch_size=n)
+            scaled = self.d_opt.scale_loss(loss)          # float16: loss scaling; else the loss itself
+        grads = tape.gradient(scaled, self.discriminator.trainable_variables)
         self.d_opt.apply_gradients(zip(grads, self.discriminator.trainable_variables))   # sums over replicas
         return {"d_loss": loss,
-                "d_real": tf.nn.compute_average_loss(tf.sigmoid(real_logits)[:, 0], global_batch_size=n),
-                "d_fake": tf.nn.compute_average_loss(tf.sigmoid(fake_logits)[:, 0], global_batch_size=n)}
+                "d_real": tf.nn.compute_average_loss(tf.sigmoid(real_logits)[:, 0], weight, global_batch_size=n),
+                "d_fake": tf.nn.compute_average_loss(tf.sigmoid(fake_logits)[:, 0], weight, global_batch_size=n)}
 
-    def _g_replica(self, melody, chords, previous, noise):
+    def _g_replica(self, melody, chords, previous, noise, weight=None):
         t = self.cfg.train
-        n = _global_batch(melody)
+        weight = _ones_for(melody) if weight is None else weight
+        n = _global_batch(weight)
         with tf.GradientTape() as tape:
             fake = self.fake_melody(chords, previous, noise["g_latent"], noise["g_uniform"])   # fresh noise
             fake_logits, fake_features = self.critic([fake, chords, previous], training=True)
-            loss = tf.nn.compute_average_loss(losses.generator_loss(t, fake_logits), global_batch_size=n)
+            loss = tf.nn.compute_average_loss(losses.generator_loss(t, fake_logits), weight, global_batch_size=n)
             if t.feature_matching > 0:
                 _, real_features = self.critic([tf.one_hot(melody, C.VOCAB_SIZE), chords, previous], training=True)
-                matching = losses.feature_matching(_global_mean(tf.stop_gradient(real_features), n),
-                                                   _global_mean(fake_features, n))
+                matching = losses.feature_matching(_global_mean(tf.stop_gradient(real_features), n, weight),
+                                                   _global_mean(fake_features, n, weight))
                 # every replica holds the whole term; their gradients are summed, so each adds 1/replicas
                 loss += t.feature_matching * matching / tf.distribute.get_replica_context().num_replicas_in_sync
-        grads = tape.gradient(loss, self.generator.trainable_variables)
+            scaled = self.g_opt.scale_loss(loss)
+        grads = tape.gradient(scaled, self.generator.trainable_variables)
         self.g_opt.apply_gradients(zip(grads, self.generator.trainable_variables))
         return {"g_loss": loss}
 
@@ -169,16 +191,29 @@ class GAN:
         return {k: float(v) for k, v in out.items()}
 
 
-def _global_batch(local):
-    """The examples in this step over all replicas (the last batch of an epoch may be short)."""
-    local_n = tf.cast(tf.shape(local)[0], tf.float32)
+def _ones_for(local):
+    return tf.ones(tf.shape(local)[:1], tf.float32)
+
+
+def _global_batch(weight):
+    """The examples in this step over all replicas: the sum of the rows' weights (B,) (the last batch of an
+    epoch may be short, or padded with rows of weight 0)."""
+    local_n = tf.reduce_sum(weight)
     return tf.cast(tf.distribute.get_replica_context().all_reduce(tf.distribute.ReduceOp.SUM, local_n), tf.int32)
 
 
-def _global_mean(x, n):
-    """Mean over the global batch of (B, F) features; differentiable (the all-reduce passes gradients on)."""
+def _global_mean(x, n, weight):
+    """Weighted mean over the global batch of (B, F) features, in float32; differentiable (the all-reduce
+    passes gradients on)."""
+    x = tf.cast(x, tf.float32) * weight[:, None]     # mixed precision computes the features in 16 bits
     total = tf.distribute.get_replica_context().all_reduce(tf.distribute.ReduceOp.SUM, tf.reduce_sum(x, 0))
     return total / tf.cast(n, x.dtype)
+
+
+def _optimizer(lr, t, chosen):
+    """Adam; under float16 wrapped in dynamic loss scaling (bfloat16 has float32's range: none needed)."""
+    opt = tf.keras.optimizers.Adam(lr, t.beta1, t.beta2)
+    return tf.keras.mixed_precision.LossScaleOptimizer(opt) if chosen == "float16" else opt
 
 
 def batch_noise(cfg, n, key):
@@ -199,10 +234,12 @@ def batch_noise(cfg, n, key):
 
 
 def with_noise(data, cfg, epoch):
-    """Append to each batch of `data` its noise, keyed by (seed, epoch, iteration)."""
+    """Each batch of `data` with its noise, keyed by (seed, epoch, iteration): (melody, chords, previous,
+    noise) and, for a padded dataset, then the weights (`tf_dataset`)."""
     key = tf.constant([cfg.train.seed, epoch], tf.int64)
 
     def add(i, batch):
-        return (*batch, batch_noise(cfg, tf.shape(batch[0])[0], tf.random.experimental.stateless_fold_in(key, i)))
+        noise = batch_noise(cfg, tf.shape(batch[0])[0], tf.random.experimental.stateless_fold_in(key, i))
+        return (*batch[:3], noise, *batch[3:])
 
     return data.enumerate().map(add, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
