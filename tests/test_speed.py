@@ -7,7 +7,8 @@ import tensorflow as tf
 
 from musicgan.core.config import Config, ModelConfig, TrainConfig, load_config
 from musicgan.core.errors import ConfigError
-from musicgan.data.pipeline import tf_dataset
+from musicgan.core.meter import FOUR_FOUR
+from musicgan.data.pipeline import conditions, tf_dataset
 from musicgan.harmony.chords import FEATURES
 from musicgan.models import gan as networks
 from musicgan.models import losses
@@ -114,8 +115,8 @@ def test_a_padded_last_batch_trains_as_the_short_batch(corpus_dir):
 
 def test_padding_keeps_every_row_once_a_epoch():
     mel, prev = np.arange(10)[:, None].repeat(64, 1), np.zeros((10, 16), np.uint8)
-    ids = np.zeros((10, 16), np.int16)
-    batches = list(tf_dataset(mel, ids, prev, 4, seed=3, pad_remainder=True))
+    ids = np.zeros((10, 32), np.int16)
+    batches = list(tf_dataset(mel, ids, prev, np.tile([4, 4], (10, 1)), 4, seed=3, pad_remainder=True))
     assert [len(b[0]) for b in batches] == [4, 4, 4]
     rows = np.concatenate([b[0][:, 0].numpy() for b in batches])
     weights = np.concatenate([b[3].numpy() for b in batches])
@@ -153,7 +154,8 @@ def test_bfloat16_steps_train_float32_weights_and_save_float32_files(corpus_dir,
     numpy_g = NumpyGenerator(tmp_path / "generator.h5")        # generation reads it as any float32 model
     exported, _ = gan.exported(discriminator=False)
     noise = np.random.default_rng(0).normal(size=(2, cfg.model.latent)).astype(np.float32)
-    inputs = [noise, FEATURES[np.zeros((2, cfg.representation.phrase_beats), int)], np.zeros((2, 16), np.int32)]
+    cond = conditions(FEATURES[np.zeros((2, cfg.representation.phrase_slots), int)], FOUR_FOUR)
+    inputs = [noise, cond, np.zeros((2, cfg.representation.context_steps), np.int32)]
     np.testing.assert_allclose(numpy_g(inputs), exported(inputs).numpy(), atol=1e-5)
 
 
