@@ -109,3 +109,17 @@ def test_two_sample_classifier_tells_noise_from_tunes_but_not_tunes_from_tunes()
     groups = np.arange(n) % 12
     assert classifier.two_sample_accuracy(tunes[:n], noise, ids, groups) > 0.9
     assert classifier.two_sample_accuracy(tunes[:n], tunes[n:2 * n], ids, groups) < 0.7
+
+
+def test_looking_a_melody_up_in_every_key_equals_a_corpus_in_every_key():
+    rng = np.random.default_rng(1)
+    corpus = np.stack([_tune(rng, 4) for _ in range(30)])
+    queries = np.stack([_tune(rng, 4) for _ in range(6)])
+    queries[0, 16:48] = novelty._shifted(corpus[3, 8:40], 4)              # 2 bars of song 3, a third up
+    queries[1, :32] = novelty._shifted(corpus[5, 16:48], -5)              # 2 bars of song 5, a fourth down
+    transposed = np.concatenate([novelty._shifted(corpus, k) for k in novelty.KEY_SHIFTS])
+    every_key = novelty.CopyFinder(transposed)
+    looked_up = novelty.CopyFinder(corpus, keys=True)
+    np.testing.assert_array_equal(looked_up.longest(queries), every_key.longest(queries))
+    assert looked_up.longest(queries)[:2].tolist() == [32, 32]
+    assert (novelty.CopyFinder(corpus).longest(queries)[:2] < 32).all()        # one key only: not found

@@ -125,7 +125,7 @@ def evaluate(models_dir="models", data_dir="data", cache_dir=None, seeds=4, seed
                    "all_song": song[everywhere]}
         print_fn(f"{name}: {len(mine)} chord windows from {note}, {seeds} melodies each")
         profile = onset_profile(train_split.melody[(train_split.meter == (m.numerator, m.denominator)).all(1)], m)
-        finder = CopyFinder(train_melody, meter=m)
+        finder = CopyFinder(train_split.melody, meter=m, keys=transpose)
         rows, spread = judge(generator, windows, train_melody, profile, m, seeds, rng, finder)
         per_meter[name] = {"windows": len(mine), "rows": rows, "bar": check_bar(rows, spread=spread)}
         if progressions:
