@@ -67,9 +67,6 @@ class Meter:
         """Grid steps in `bars` bars."""
         return bars * self.steps_per_bar
 
-    def beats(self, bars):
-        return bars * self.beats_per_bar
-
     @property
     def strong_beats(self):
         """Beats (0-based, within a bar) that carry metrical weight: the downbeat, and the middle of

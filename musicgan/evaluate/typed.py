@@ -14,7 +14,7 @@ import numpy as np
 from ..core.errors import UserError
 from ..core.meter import SLOT_STEPS
 from ..generate.songs import compose
-from ..harmony.progression import parse_progression
+from ..harmony.progression import parse_progression, repeat_bars
 from . import metrics
 from .baselines import all_baselines
 from .classifier import two_sample_accuracy
@@ -44,9 +44,8 @@ def typed_windows(generator, meter, progressions, seeds, seed, steps):
     cut into windows of `steps` from bar lines."""
     tokens, ids = [], []
     for p, text in enumerate(progressions):
-        bars = parse_progression(text)
-        song, beats = compose(generator, [("", [bars[i % len(bars)] for i in range(SONG_BARS)])], meter, seeds,
-                              seed + p)
+        plan = [("", repeat_bars(parse_progression(text), SONG_BARS))]
+        song, beats = compose(generator, plan, meter, seeds, seed + p)
         slot_ids = np.repeat([c.id for c in beats], meter.steps_per_beat // SLOT_STEPS)
         for start in range(0, song.shape[1] - steps + 1, steps):
             tokens.append(song[:, start:start + steps])

@@ -10,7 +10,12 @@ from ..core import constants as C
 from ..core.errors import UserError
 from ..core.files import write_text
 from ..core.meter import Meter
-from ..harmony.progression import parse_chord, parse_song, progression_features
+from ..harmony.progression import (
+    parse_chord,
+    parse_song,
+    progression_features,
+    repeat_bars,
+)
 from ..io.midi import max_bars, write_song
 from ..models.files import load_generator
 from .arrangement import render_song
@@ -125,7 +130,7 @@ def generate_songs(progression, models_dir="models", bars=None, out="out/song.mi
         raise UserError(f"--bars must be at most {max_bars(meter)} in {meter} (a longer MIDI file would not read "
                         f"back), got {total}: write several songs")
     if not sections:                                             # repeat the progression to fill the bars
-        plan = [("", [plan[0][1][i % len(plan[0][1])] for i in range(total)])]
+        plan = [("", repeat_bars(plan[0][1], total))]
     tokens, beat_chords = compose(generator, plan, meter, num_samples, seed, temperature, vary)
     names = [c.symbol for c in beat_chords]
     results = []

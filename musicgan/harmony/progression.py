@@ -126,9 +126,14 @@ def bar_chords_per_beat(bar, meter=FOUR_FOUR):
     return [c for c, k in zip(bar, per) for _ in range(k)]
 
 
+def repeat_bars(bars, num_bars):
+    """The progression's bars repeated (or cut) to `num_bars` bars."""
+    return [bars[i % len(bars)] for i in range(num_bars)]
+
+
 def progression_features(bars, num_bars, meter=FOUR_FOUR):
     """(slots, 24) chord features per 8th-note slot of `num_bars` bars in `meter`, and the per-beat
     `Chord`s, repeating the progression to fill."""
-    beats = [c for i in range(num_bars) for c in bar_chords_per_beat(bars[i % len(bars)], meter)]
+    beats = [c for bar in repeat_bars(bars, num_bars) for c in bar_chords_per_beat(bar, meter)]
     per_beat = np.stack([c.features for c in beats])
     return np.repeat(per_beat, meter.steps_per_beat // SLOT_STEPS, 0), beats
