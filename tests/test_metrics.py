@@ -94,10 +94,23 @@ def test_real_diversity_compares_bars_over_the_same_chords_from_different_songs(
     a = [tok(60), H, H, H] * 4
     b = [tok(64), H, H, H] * 4
     melody = np.array([a, a, b])
-    ids = np.full((3, 4), C_MAJ)
+    ids = np.full((3, 8), C_MAJ)
     previous = np.full((3, 16), R)
     assert metrics.real_diversity(melody, ids, previous, song=np.array([0, 1, 1])) == 0.5   # a-a, a-b
     assert np.isnan(metrics.real_diversity(melody, ids, previous, song=np.zeros(3)))   # one song: no pairs
+
+
+def test_real_diversity_draws_pairs_uniformly_when_there_are_too_many_to_list():
+    a = [tok(60), H, H, H] * 4
+    b = [tok(64), H, H, H] * 4
+    n = 4000                                   # one chord everywhere: 8 million pairs of bars
+    melody = np.array([a] * (n // 4) + [b] * (3 * n // 4))
+    ids = np.full((n, 8), C_MAJ)
+    previous = np.full((n, 16), R)
+    got = metrics.real_diversity(melody, ids, previous, song=np.arange(n))
+    assert got == pytest.approx(2 * 0.25 * 0.75 * n / (n - 1), abs=0.01)     # the share of a-b pairs
+    same_song = metrics.real_diversity(melody, ids, previous, song=np.arange(n) // 2)
+    assert same_song == pytest.approx(got, abs=0.015)
 
 
 def test_two_sample_classifier_tells_noise_from_tunes_but_not_tunes_from_tunes():

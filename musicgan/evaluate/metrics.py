@@ -182,22 +182,41 @@ def warnings_for(m):
 
 def real_diversity(melody, chord_ids, previous, song, max_pairs=20000, seed=0, meter=FOUR_FOUR):
     """Diversity of real melodies over the same chords: bars with identical per-beat chords taken
-    from different songs, compared step by step as `diversity` compares generated phrases."""
-    melody, chord_ids = np.asarray(melody), np.asarray(chord_ids)
+    from different songs, compared step by step as `diversity` compares generated phrases. Up to
+    `max_pairs` pairs, all of them when there are fewer, else drawn uniformly without listing them
+    (a corpus whose bars mostly share a chord has billions)."""
+    melody, chord_ids, song = np.asarray(melody), np.asarray(chord_ids), np.asarray(song)
     bar_steps, bar_slots = meter.steps_per_bar, meter.steps_per_bar // SLOT_STEPS
     bars = meter.whole_bars(melody.shape[1])
     context = np.concatenate([previous, melody], 1)            # a HOLD at a bar line needs the steps before
-    sounding = sounding_pitch(context)[:, previous.shape[1]:][:, :bars * bar_steps].reshape(len(melody), bars, bar_steps)
-    keys = [chord_ids[i, b * bar_slots:(b + 1) * bar_slots].tobytes()
-            for i in range(len(melody)) for b in range(bars)]
-    groups = {}
-    for row, key in enumerate(keys):
-        groups.setdefault(key, []).append(row)
-    pairs = [(a, b) for rows in groups.values() for i, a in enumerate(rows) for b in rows[i + 1:]
-             if song[a // bars] != song[b // bars]]
-    if not pairs:
+    flat = sounding_pitch(context)[:, previous.shape[1]:][:, :bars * bar_steps].reshape(-1, bar_steps)
+    _, group = np.unique(chord_ids[:, :bars * bar_slots].reshape(-1, bar_slots), axis=0, return_inverse=True)
+    group = group.ravel()
+    members = np.argsort(group, kind="stable")                 # bar rows, group by group
+    sizes = np.bincount(group)
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    pair_counts = sizes * (sizes - 1) // 2
+    bar_song = np.repeat(song, bars)
+    rng = np.random.default_rng(seed)
+    if pair_counts.sum() <= max_pairs:
+        pairs = np.concatenate([np.zeros((0, 2), int)] + [
+            members[starts[g] + np.stack(np.triu_indices(sizes[g], 1), 1)] for g in np.flatnonzero(sizes > 1)])
+        pairs = pairs[bar_song[pairs[:, 0]] != bar_song[pairs[:, 1]]]
+    else:                                                      # rejection sampling: uniform over valid pairs
+        pairs, found = [], 0
+        for _ in range(50):
+            g = rng.choice(len(sizes), 2 * max_pairs, p=pair_counts / pair_counts.sum())
+            a = rng.integers(0, sizes[g])
+            b = rng.integers(0, sizes[g] - 1)
+            b += b >= a
+            drawn = np.stack([members[starts[g] + a], members[starts[g] + b]], 1)
+            drawn = drawn[bar_song[drawn[:, 0]] != bar_song[drawn[:, 1]]]
+            pairs.append(drawn)
+            found += len(drawn)
+            if found >= max_pairs:
+                break
+        pairs = np.concatenate(pairs)
+    if not len(pairs):
         return float("nan")
-    pairs = np.array(pairs)
-    pairs = pairs[np.random.default_rng(seed).permutation(len(pairs))[:max_pairs]]
-    flat = sounding.reshape(-1, bar_steps)
+    pairs = pairs[rng.permutation(len(pairs))[:max_pairs]]
     return float((flat[pairs[:, 0]] != flat[pairs[:, 1]]).mean())
