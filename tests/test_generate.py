@@ -79,7 +79,18 @@ def test_a_waltz_has_its_meter_bars_and_accompaniment(models, tmp_path, capsys):
     beats = json.loads((tmp_path / "song.json").read_text())["beat_chords"]
     assert beats[:12] == ["C"] * 3 + ["G7"] * 3 + ["Am", "Am", "F"] + ["C"] * 3
     assert _gen(models, tmp_path, "--chords", "C", "--meter", "6/8") == 2
-    assert "never learned 6/8: it knows 4/4, 3/4" in capsys.readouterr().err
+    assert "never learned 6/8: it writes 4/4, 3/4" in capsys.readouterr().err
+
+
+def test_a_meter_with_too_few_phrases_is_refused_with_how_many():
+    from musicgan.core.errors import UserError
+    from musicgan.generate.songs import choose_meter
+
+    raw = {"meters": {"3/4": 260, "4/4": 1439, "3/2": 10}}
+    assert str(choose_meter(None, raw, "m")) == "4/4" and str(choose_meter("3/4", raw, "m")) == "3/4"
+    with pytest.raises(UserError, match=r"saw only 10 phrases of 3/2, under 2% .*: it writes 4/4, 3/4 "):
+        choose_meter("3/2", raw, "m")
+    assert str(choose_meter(None, {"meters": {"5/4": 1}}, "m")) == "5/4"      # its most common, however few
 
 
 def test_a_song_that_ends_in_silence_lasts_its_bars(models, tmp_path):

@@ -40,6 +40,7 @@ DEFAULT_BPM = 100.0
 MODELS_DIR = "models"
 STYLES = ("chorales",)
 DEFAULT_STYLE = "chorales"
+MIN_METER_SHARE = 0.02        # a model writes (and is judged in) the meters of at least this share of its phrases
 
 # tf.distribute (musicgan.train.distribute; here so the command line needs no TensorFlow to list them)
 STRATEGIES = ("auto", "default", "mirrored", "multiworker")

@@ -14,6 +14,7 @@ from ..core.meter import Meter
 from ..data.corpus import fingerprint, prepare
 from ..data.pipeline import conditions
 from ..generate.sampling import sample_phrases
+from ..generate.songs import model_meters
 from ..harmony.chords import FEATURES
 from ..models.files import load_generator
 from . import metrics
@@ -111,11 +112,14 @@ def evaluate(models_dir="models", data_dir="data", cache_dir=None, seeds=4, seed
     mel, ids, prev, source = test.augmented(transpose, sources=True)
     song, meter_rows = test.song[source], test.meter[source]
     rng = np.random.default_rng(seed)
-    pick = np.sort(rng.permutation(len(mel))[:max_windows])
+    order = rng.permutation(len(mel))
+    pick = np.sort(order[:max_windows])
     per_meter, skipped = {}, {}
-    for name in corpus.meters():
+    for name in model_meters(raw):                 # the meters it writes: the ones it must be good in
         m = Meter.parse(name)
         mine = pick[(meter_rows[pick] == (m.numerator, m.denominator)).all(1)]
+        if len(mine) < MIN_WINDOWS:                 # a rare meter's share of the pick: topped up to judge it
+            mine = np.sort(order[(meter_rows[order] == (m.numerator, m.denominator)).all(1)][:MIN_WINDOWS])
         if len(mine) < MIN_WINDOWS and (per_meter or not len(mine)):    # the most common meter is always judged
             skipped[name] = len(mine)
             continue

@@ -46,20 +46,26 @@ def song_paths(out, num_samples):
 
 
 def model_meters(raw):
-    """{"4/4": phrases, ...} the model learned, most common first (models from before meters: 4/4)."""
-    known = raw.get("meters") or {"4/4": 1}
-    return dict(sorted(known.items(), key=lambda kv: -kv[1]))
+    """{"4/4": phrases, ...} the model writes, most common first: the meters of at least
+    `MIN_METER_SHARE` of its training phrases (the ones `musicgan evaluate` judges it in), and always
+    its most common (models from before meters: 4/4)."""
+    known = dict(sorted((raw.get("meters") or {"4/4": 1}).items(), key=lambda kv: -kv[1]))
+    total = sum(known.values())
+    return {m: n for i, (m, n) in enumerate(known.items()) if i == 0 or n >= C.MIN_METER_SHARE * total}
 
 
 def choose_meter(meter, raw, models_dir):
-    """The `Meter` to write in: `meter` ("3/4") if the model knows it, else its most common one."""
+    """The `Meter` to write in: `meter` ("3/4") if the model writes it, else its most common one."""
     known = model_meters(raw)
     if meter is None:
         return Meter.parse(next(iter(known)))
     chosen = Meter.parse(meter)
     if str(chosen) not in known:
-        raise UserError(f"the model in {models_dir} never learned {chosen}: it knows {', '.join(known)} "
-                        "(train one on music in that meter, or pick one of these with --meter)")
+        seen = (raw.get("meters") or {}).get(str(chosen))
+        why = (f"saw only {seen} phrases of {chosen}, under {C.MIN_METER_SHARE:.0%} of its corpus, too few to "
+               "learn it" if seen else f"never learned {chosen}")
+        raise UserError(f"the model in {models_dir} {why}: it writes {', '.join(known)} "
+                        "(train one on more music in that meter, or pick one of these with --meter)")
     return chosen
 
 
