@@ -64,14 +64,20 @@ def test_bar_checks_follow_the_rows():
     real = {k: 1.0 for k in evaluate.COLUMNS} | {"diversity": 0.6, "classifier_accuracy": 0.5}
     good = dict(real, leap_rate=0.0, empty_bar_rate=0.0, fragment_rate=0.0, copy_rate=0.0,
                 scale_consistency=0.95, classifier_accuracy=0.6)
-    real.update(leap_rate=0.0, empty_bar_rate=0.0, fragment_rate=0.0)
+    real.update(leap_rate=0.0, empty_bar_rate=0.0, fragment_rate=0.0, copy_rate=0.0)
     markov = {k: 3.0 for k in evaluate.COLUMNS}
-    checks = evaluate.check_bar({"real (held out)": real, "model": good, "markov": markov})
-    assert all(c["ok"] for c in checks), [c for c in checks if not c["ok"]]
-    bad = dict(good, chord_tone_ratio=0.5, copy_rate=0.2)
-    failed = [c["check"] for c in evaluate.check_bar({"real (held out)": real, "model": bad, "markov": markov})
-              if not c["ok"]]
-    assert failed == ["chord-tone ratio >= corpus - 0.05", "samples copying >= 2 bars < 5%"]
+
+    def failed(model, real=real):
+        return [c["check"] for c in evaluate.check_bar({"real (held out)": real, "model": model, "markov": markov})
+                if not c["ok"]]
+
+    assert failed(good) == []
+    assert failed(dict(good, chord_tone_ratio=0.5, copy_rate=0.2, fragment_rate=0.03)) == [
+        "chord-tone ratio >= corpus - 0.05", "16th-note fragments <= corpus + 2%",
+        "samples copying >= 2 bars <= 5% or the held-out songs' share"]
+    reels = dict(real, fragment_rate=0.5, copy_rate=0.4)      # a corpus in 16ths whose tunes share bars
+    assert failed(dict(good, fragment_rate=0.51, copy_rate=0.3), reels) == []
+    assert failed(dict(reels, classifier_accuracy=0.5), reels) == []       # the corpus meets its own bar
 
 
 def test_evaluate_names_a_missing_model(tmp_path, capsys):

@@ -190,7 +190,12 @@ def chord_tone_spread(windows, tokens, strong_beats_only, rng, meter, rounds=200
 
 def check_bar(rows, model="model", real="real (held out)", markov="markov", spread=()):
     """The quality bar the shipped model must meet (issue 5), as [{check, value, target, ok}]; `spread`
-    adds a "spread" (bootstrap standard deviation over held-out songs) to the first checks."""
+    adds a "spread" (bootstrap standard deviation over held-out songs) to the first checks.
+
+    Every target is one the held-out melodies meet themselves: the rates of leaps, empty bars and
+    16ths may exceed the corpus' own by 2 points (a reel in 2/4 is half 16ths, a chorale 1%), and a
+    model may copy as often as held-out songs copy the training songs (3/4 chorales: 81%, tune
+    families whose settings share bars), or 5%, whichever is more."""
     m, r, k = rows[model], rows[real], rows[markov]
     closer = sum(metrics.metric_distance(key, m[key], r) < metrics.metric_distance(key, k[key], r)
                  for key in COMPARED)
@@ -203,17 +208,18 @@ def check_bar(rows, model="model", real="real (held out)", markov="markov", spre
          0.3, "<="),
         ("mean interval within 1 semitone of corpus", abs(m["mean_abs_interval"] - r["mean_abs_interval"]),
          1.0, "<="),
-        ("leaps over an octave <= 2%", m["leap_rate"], 0.02, "<="),
-        ("empty bars <= 2%", m["empty_bar_rate"], 0.02, "<="),
-        ("16th-note fragments <= 2%", m["fragment_rate"], 0.02, "<="),
+        ("leaps over an octave <= corpus + 2%", m["leap_rate"], r["leap_rate"] + 0.02, "<="),
+        ("empty bars <= corpus + 2%", m["empty_bar_rate"], r["empty_bar_rate"] + 0.02, "<="),
+        ("16th-note fragments <= corpus + 2%", m["fragment_rate"], r["fragment_rate"] + 0.02, "<="),
         ("notes per bar within 40% of corpus", abs(m["notes_per_bar"] / max(r["notes_per_bar"], 1e-9) - 1),
          0.4, "<="),
         ("diversity >= half the corpus'", m["diversity"], r["diversity"] / 2, ">="),
-        ("samples copying >= 2 bars < 5%", m["copy_rate"], 0.05, "<"),
+        ("samples copying >= 2 bars <= 5% or the held-out songs' share", m["copy_rate"],
+         max(0.05, r["copy_rate"]), "<="),
         ("two-sample classifier accuracy <= 0.75", m["classifier_accuracy"], 0.75, "<="),
         ("closer to corpus than Markov on >= 2/3 of metrics", closer / len(COMPARED), 2 / 3, ">="),
     ]
-    ops = {">=": np.greater_equal, "<=": np.less_equal, "<": np.less}
+    ops = {">=": np.greater_equal, "<=": np.less_equal}
     out = [{"check": c, "value": round(float(v), 4), "target": round(float(t), 4), "ok": bool(ops[op](v, t))}
            for c, v, t, op in checks]
     for check, sd in zip(out, spread):
