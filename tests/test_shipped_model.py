@@ -1,21 +1,25 @@
-"""The model committed in models/chorales/ loads, matches its config and writes a song (what `make demo` runs)."""
+"""The models committed in models/STYLE/ load, match their config and write songs (what `make demo` runs)."""
 
 from pathlib import Path
 
 import numpy as np
 import pretty_midi
+import pytest
 
 from musicgan.core import constants as C
 from musicgan.generate.songs import generate_songs
 from musicgan.models.files import load_generator
 
-MODELS = Path(__file__).resolve().parent.parent / "models" / "chorales"
+ROOT = Path(__file__).resolve().parent.parent / C.MODELS_DIR
+MODELS = ROOT / "chorales"
 
 
-def test_shipped_generator_writes_a_song(tmp_path):
-    _, cfg, raw = load_generator(MODELS)
+@pytest.mark.parametrize("style", C.STYLES)
+def test_shipped_generator_writes_a_song(tmp_path, style):
+    _, cfg, raw = load_generator(ROOT / style)
     assert raw["command"].startswith("python train.py") and 0 < raw["epochs_trained"] <= cfg.train.epochs
-    [(path, _)] = generate_songs("C G Am F", MODELS, bars=8, out=tmp_path / "s.mid", seed=1)
+    assert (ROOT / style / "evaluation.json").exists()
+    [(path, _)] = generate_songs("C G Am F", ROOT / style, bars=8, out=tmp_path / "s.mid", seed=1)
     melody = pretty_midi.PrettyMIDI(str(path)).instruments[0].notes
     pitches = np.array([n.pitch for n in melody])
     assert len(melody) >= 8 and pitches.min() >= C.MIN_PITCH and pitches.max() <= C.MAX_PITCH
@@ -29,3 +33,12 @@ def test_shipped_generator_knows_its_meters_and_writes_a_waltz(tmp_path):
     pm = pretty_midi.PrettyMIDI(str(path))
     assert meta["meter"] == "3/4" and [(t.numerator, t.denominator) for t in pm.time_signature_changes] == [(3, 4)]
     assert len(pm.get_downbeats()) >= 8 and len(pm.instruments[0].notes) >= 8
+
+
+def test_the_folk_model_writes_jigs_waltzes_marches_and_reels(tmp_path):
+    folk = ROOT / "folk"
+    for meter in ("4/4", "3/4", "6/8", "2/4"):
+        [(path, _)] = generate_songs("D G A D", folk, bars=8, out=tmp_path / "f.mid", seed=3, meter=meter)
+        pm = pretty_midi.PrettyMIDI(str(path))
+        assert [(t.numerator, t.denominator) for t in pm.time_signature_changes] == [tuple(map(int, meter.split("/")))]
+        assert len(pm.instruments[0].notes) >= 8
