@@ -54,6 +54,8 @@ from musicgan.harmony.inference import (
 from musicgan.harmony.progression import ChordError, parse_chord
 from musicgan.io import midi as midi_io
 
+from bench.chord_hmm import ChordHMM, boundary_class
+
 KINDS = {"major": "", "minor": "m", "dominant-seventh": "7", "minor-seventh": "m7", "major-seventh": "maj7",
          "diminished": "dim", "augmented": "aug", "suspended-fourth": "sus4", "suspended-second": "sus2",
          "major-sixth": "6", "minor-sixth": "m6", "half-diminished-seventh": "m7b5", "diminished-seventh": "dim7"}
@@ -240,6 +242,88 @@ def score(records, beat_fn):
         root, same = np.concatenate(root), np.concatenate(same)
         out[unit] = {"root": round(100 * root.mean(), 1), "root+quality": round(100 * same.mean(), 1), "n": len(root)}
     return out
+
+
+# ----------------------------------------------------------------------------- the learned HMM (bench/chord_hmm.py)
+
+FOLDS = 5
+FAMILY_INTERVALS = 16     # chorales whose sopranos share a run of this many intervals are one hymn tune
+
+
+def tune_families(records, n=FAMILY_INTERVALS):
+    """(records,) a label per tune family: records whose melodies share an n-interval run (Bach's
+    several settings of one hymn tune), so that cross-validation never trains on a setting of the tune it scores."""
+    parent = list(range(len(records)))
+
+    def root(i):
+        while parent[i] != i:
+            i = parent[i]
+        return i
+
+    seen = {}
+    for i, r in enumerate(records):
+        w = r["weights"]
+        line = w.argmax(1)[w.sum(1) > 0]
+        line = line[np.append(True, line[1:] != line[:-1])]
+        steps = tuple(((np.diff(line) + 6) % 12 - 6).tolist())
+        for j in range(len(steps) - n + 1):
+            a, b = root(i), root(seen.setdefault(steps[j:j + n], i))
+            parent[max(a, b)] = min(a, b)
+    return np.array([root(i) for i in range(len(records))])
+
+
+def hmm_piece(r, span):
+    """(chord ids at span starts, boundary class, melody x (spans, 12) summing to 1), spans of `span`,
+    and beats per span; the chords only where scored."""
+    starts, at_bar, beats = span_starts(r["bar_steps"], r["bar_beats"], span)
+    bar_beats = np.repeat(r["bar_beats"], np.diff(np.append(np.flatnonzero(at_bar), len(at_bar))))   # (spans,)
+    x = np.add.reduceat(r["weights"].astype(np.float64), starts, axis=0)
+    x /= np.maximum(x.sum(1, keepdims=True), 1e-12)
+    truth = r["truth"][np.cumsum(beats) - beats]
+    return truth, boundary_class(at_bar, beats, bar_beats), x, beats
+
+
+def fit_hmm(records, span, **kw):
+    pieces = []
+    for r in records:
+        truth, cls, x, _ = hmm_piece(r, span)
+        ok = truth > 0
+        pieces.append((truth[ok], cls[ok], x[ok]))
+    return ChordHMM(**kw).fit(pieces)
+
+
+def hmm_beats(model, r, span):
+    _, cls, x, beats = hmm_piece(r, span)
+    return per_beat(model.labels(x, cls), beats)
+
+
+def learned_results(sets, span="beat", **kw):
+    """The learned HMM, with and without its key prior: chorales cross-validated over FOLDS folds of whole
+    tune families; lead sheets (a) from a model fitted on all chorales, (b) leave one tune out."""
+    chor, lead = sets["chorales"], sets["lead sheets"]
+    fam = tune_families(chor)
+    ufam = np.unique(fam)
+    fold_of = dict(zip(ufam, np.random.default_rng(0).permutation(len(ufam)) % FOLDS))
+    fold = np.array([fold_of[f] for f in fam])
+    out = {"with": {}, "without": {}}
+    labels = {"with": {}, "without": {}}
+    for f in range(FOLDS):
+        m = fit_hmm([r for r, g in zip(chor, fold) if g != f], span, **kw)
+        for prior, model in (("with", m), ("without", m.without_keys())):
+            for i in np.flatnonzero(fold == f):
+                labels[prior][chor[i]["name"]] = hmm_beats(model, chor[i], span)
+    for prior in out:
+        out[prior]["chorales"] = score(chor, lambda r, p=prior: labels[p][r["name"]])
+    m = fit_hmm(chor, span, **kw)
+    for prior, model in (("with", m), ("without", m.without_keys())):
+        out[prior]["lead sheets, fitted on the chorales"] = score(lead, lambda r, mo=model: hmm_beats(mo, r, span))
+    for prior in out:
+        loo = {}
+        for i, r in enumerate(lead):
+            mi = fit_hmm([q for j, q in enumerate(lead) if j != i], "half", **kw)
+            loo[r["name"]] = hmm_beats(mi if prior == "with" else mi.without_keys(), r, "half")
+        out[prior]["lead sheets, leave one tune out (half-bar spans)"] = score(lead, lambda r: loo[r["name"]])
+    return out, {"families": len(ufam), "largest family": int(np.bincount(fam).max()), "folds": FOLDS}
 
 
 def speed(records, settings, repeat=3):
