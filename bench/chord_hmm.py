@@ -67,6 +67,7 @@ class ChordHMM:
             self._count(pieces, keys)
             if it < self.iters:
                 keys = [self._key_path(ids) for ids, _, _ in pieces]
+        self.keys = keys
         return self
 
     def _global_key(self, ids):

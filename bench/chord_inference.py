@@ -39,6 +39,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench import score_chords
+from bench.chord_hmm import ChordHMM, boundary_class
+from musicgan.core.config import Representation
 from musicgan.data import phrases as encoding
 from musicgan.data.grid import song_grid
 from musicgan.data.melody import pick_melody
@@ -49,12 +52,11 @@ from musicgan.harmony.inference import (
     infer_chords,
     melody_weights,
     per_beat,
+    smooth_chords,
     span_starts,
 )
 from musicgan.harmony.progression import ChordError, parse_chord
 from musicgan.io import midi as midi_io
-
-from bench.chord_hmm import ChordHMM, boundary_class
 
 KINDS = {"major": "", "minor": "m", "dominant-seventh": "7", "minor-seventh": "m7", "major-seventh": "maj7",
          "diminished": "dim", "augmented": "aug", "suspended-fourth": "sus4", "suspended-second": "sus2",
@@ -63,7 +65,8 @@ LEAD_SHEETS = ("leadSheet/berlinAlexandersRagtime.mxl", "leadSheet/fosterBrownHa
                "nottingham-dataset/reelsa-c.abc")
 ABC_TESTS = ("hectorTheHero", "kitchGirl", "williamAndNancy")
 STEPS_PER_QUARTER = 4
-CACHE_VERSION = 1
+CACHE_VERSION = 2
+REP = Representation()
 
 # The settings kept here, each also run without the key prior; "default" is InferenceSettings(). About
 # 40 more were tried while the model was built (a key-scale term on the melody, unnormalised priors,
@@ -199,8 +202,14 @@ def chorale_record(path):
     truth = encoding.beat_chords(song.tracks, grid)
     edges = np.unique(np.concatenate([[0], grid.bar_starts, [grid.steps]]))      # a pickup is a bar of its own
     bar_beats = np.diff(np.searchsorted(grid.beat_starts, edges))
+    # what prepare reads from the full score: all voices, the soprano counting melody_chord_weight
+    weight, low = encoding.step_pitch_classes(song.tracks, grid, [REP.melody_chord_weight if i == soprano else 1.0
+                                                                  for i in range(len(song.tracks))])
+    lowest = np.minimum.reduceat(low, grid.beat_starts)
+    full = {"weights": np.add.reduceat(weight, grid.beat_starts, axis=0), "bass": np.where(lowest < 128, lowest % 12, -1),
+            "at_bar": np.isin(grid.beat_starts, grid.bar_starts)}
     return {"name": Path(path).stem, "bar_steps": np.diff(edges), "bar_beats": bar_beats,
-            "weights": melody_weights(pitch), "truth": np.where(truth > 0, truth, -1), "meter": None}
+            "weights": melody_weights(pitch), "truth": np.where(truth > 0, truth, -1), "meter": None, "full": full}
 
 
 def load_chorales(folder):
@@ -312,18 +321,57 @@ def learned_results(sets, span="beat", **kw):
         for prior, model in (("with", m), ("without", m.without_keys())):
             for i in np.flatnonzero(fold == f):
                 labels[prior][chor[i]["name"]] = hmm_beats(model, chor[i], span)
-    for prior in out:
-        out[prior]["chorales"] = score(chor, lambda r, p=prior: labels[p][r["name"]])
     m = fit_hmm(chor, span, **kw)
-    for prior, model in (("with", m), ("without", m.without_keys())):
-        out[prior]["lead sheets, fitted on the chorales"] = score(lead, lambda r, mo=model: hmm_beats(mo, r, span))
-    for prior in out:
-        loo = {}
-        for i, r in enumerate(lead):
-            mi = fit_hmm([q for j, q in enumerate(lead) if j != i], "half", **kw)
-            loo[r["name"]] = hmm_beats(mi if prior == "with" else mi.without_keys(), r, "half")
-        out[prior]["lead sheets, leave one tune out (half-bar spans)"] = score(lead, lambda r: loo[r["name"]])
+    loo = [fit_hmm([q for j, q in enumerate(lead) if j != i], "half", **kw) for i in range(len(lead))]
+    for prior, res in out.items():
+        flat = prior == "without"
+        res["chorales"] = score(chor, lambda r, p=prior: labels[p][r["name"]])
+        whole = m.without_keys() if flat else m
+        res["lead sheets, fitted on the chorales"] = score(lead, lambda r, mo=whole: hmm_beats(mo, r, span))
+        by_name = {r["name"]: hmm_beats(mi.without_keys() if flat else mi, r, "half") for r, mi in zip(lead, loo)}
+        res["lead sheets, leave one tune out (half-bar spans)"] = score(lead, lambda r, b=by_name: b[r["name"]])
     return out, {"families": len(ufam), "largest family": int(np.bincount(fam).max()), "folds": FOLDS}
+
+
+# ----------------------------------------------------------------------------- full scores (bench/score_chords.py)
+
+SCORE_TRIED = {
+    "default (Representation.score_inference)": REP.score_inference,
+    "concentration 10": R(REP.score_inference, concentration=10.0),
+    "concentration 40": R(REP.score_inference, concentration=40.0),
+    "changes 0.8 / 0.5": R(REP.score_inference, bar_change_prob=0.8, mid_change_prob=0.5),
+    "changes 0.95 / 0.85": R(REP.score_inference, bar_change_prob=0.95, mid_change_prob=0.85),
+    "kinds of the chorales (no aug, sus2, 6, m6)": R(REP.score_inference,
+                                                     qualities=("", "m", "7", "dim", "m7", "sus4", "dim7", "m7b5", "maj7")),
+}
+
+
+def full_score_results(analysed, chorales):
+    """(c) per beat vs smoothed against the analyses, each setting with and without the key prior, and the
+    default on the two halves of the analysed set; (d) smoothed vs per beat on the 350 chorales."""
+    per_beat_fn = lambda r: chords.recognise(r["weights"], r["bass"])
+
+    def smoothed(st):
+        return lambda r: smooth_chords(r["weights"], r["bass"], r["at_bar"], st)
+
+    out = {"analysed": {"per beat (recognise)": score_chords.agreement(analysed, per_beat_fn)},
+           "analysis's own weak-beat changes": score_chords.analysis_changes(analysed)}
+    for name, st in SCORE_TRIED.items():
+        for prior in (True, False):
+            out["analysed"][f"{name}, {'with' if prior else 'without'} key prior"] = score_chords.agreement(
+                analysed, smoothed(R(st, key_prior=prior)))
+    out["analysed halves (odd, even files)"] = {
+        label: [score_chords.agreement(analysed[h::2], fn)["root"] for h in (0, 1)]
+        for label, fn in (("per beat", per_beat_fn), ("smoothed", smoothed(REP.score_inference)))}
+    full = [r["full"] for r in chorales]
+    out["chorales: smoothed vs per beat"] = score_chords.compare(full, smoothed(REP.score_inference), per_beat_fn)
+    for name, fn in (("per beat", per_beat_fn), ("smoothed", smoothed(REP.score_inference))):
+        ids = np.concatenate([fn(r) for r in full])
+        kinds = np.bincount([0 if c == 0 else 1 + (c - 1) % chords.NUM_QUALITIES for c in ids],
+                            minlength=1 + chords.NUM_QUALITIES)
+        out[f"chorales: kinds, {name} (%)"] = {n: round(100 * float(k) / len(ids), 1) for n, k in
+                                               zip(("N.C.",) + chords.QUALITY_NAMES, kinds) if k}
+    return out
 
 
 def speed(records, settings, repeat=3):
@@ -363,9 +411,10 @@ def main():
     if not data or data.get("version") != CACHE_VERSION or data.get("folder") != str(Path(args.data).resolve()):
         lead, lead_skipped = load_lead_sheets()
         chor, chor_skipped = load_chorales(args.data)
+        analysed, analysed_skipped = score_chords.load_analysed(REP.melody_chord_weight)
         data = {"version": CACHE_VERSION, "folder": str(Path(args.data).resolve()),
-                "sets": {"lead sheets": lead, "chorales": chor},
-                "skipped": {"lead sheets": lead_skipped, "chorales": chor_skipped}}
+                "sets": {"lead sheets": lead, "chorales": chor}, "analysed": analysed,
+                "skipped": {"lead sheets": lead_skipped, "chorales": chor_skipped, "analysed": analysed_skipped}}
         cache.write_bytes(pickle.dumps(data))
     sets = data["sets"]
     t_load = time.perf_counter() - t0
@@ -389,6 +438,36 @@ def main():
     print("best of the settings above: " + "; ".join(f"{k}: {n} ({p} key prior)" for k, (n, p) in best.items()))
     print("inference speed, default settings, one core: " +
           ", ".join(f"{s} {v} tunes/minute" for s, v in per_minute.items()))
+    learned, folds = learned_results(sets)
+    print(f"\nlearned HMM (bench/chord_hmm.py; chorales: {folds['folds']} folds of {folds['families']} tune families)")
+    for prior, res in learned.items():
+        for name, r in res.items():
+            print(f"  {prior} key prior, {name:<50} bar {r['bar']['root']:5.1f} / {r['bar']['root+quality']:5.1f}"
+                  f"   beat {r['beat']['root']:5.1f} / {r['beat']['root+quality']:5.1f}")
+    # the same soprano against the labels prepare now gives the full chorale (smoothed, soprano at half weight)
+    smooth_truth = [r | {"truth": np.where(t > 0, t, -1)} for r in sets["chorales"]
+                    for t in [smooth_chords(r["full"]["weights"], r["full"]["bass"], r["full"]["at_bar"],
+                                            REP.score_inference)]]
+    learned_smooth, _ = learned_results({"chorales": smooth_truth, "lead sheets": lead})
+    against_smoothed = {"learned HMM, with key prior": learned_smooth["with"]["chorales"],
+                        "learned HMM, without key prior": learned_smooth["without"]["chorales"]}
+    for name in ("default", "span beat, changes 0.8 / 0.5, pw 4"):
+        for prior in (True, False):
+            st = R(TRIED[name], key_prior=prior)
+            against_smoothed[f"{name}, {'with' if prior else 'without'} key prior"] = score(
+                smooth_truth, lambda r, st=st: infer_beats(r, st))
+    print("\nchorale soprano against the smoothed four-voice labels:")
+    for name, r in against_smoothed.items():
+        print(f"  {name:<50} bar {r['bar']['root']:5.1f} / {r['bar']['root+quality']:5.1f}"
+              f"   beat {r['beat']['root']:5.1f} / {r['beat']['root+quality']:5.1f}")
+    full = full_score_results(data["analysed"], sets["chorales"])
+    print(f"\nfull scores: {len(data['analysed'])} analysed chorales "
+          f"(the analysis changes chord on {full['analysis' + chr(39) + 's own weak-beat changes']}% of weak beats)")
+    for name, r in full["analysed"].items():
+        print(f"  {name:<62} root {r['root']:5.1f}  +quality {r['root+quality']:5.1f}  "
+              f"weak-beat changes {r['weak-beat changes']:5.1f}%  (n {r['n']})")
+    for key in [k for k in full if k.startswith(("chorales", "analysed halves"))]:
+        print(f"  {key}: {full[key]}")
     out = {
         "command": "python bench/chord_inference.py",
         "defaults": dataclasses.asdict(DEFAULT),
@@ -399,6 +478,14 @@ def main():
         "lead_sheets": [{k: r[k] for k in ("name", "meter", "symbols", "symbols_by_music21", "unreadable")} |
                         {"bars": len(r["bar_steps"]), "scored_beats": int((r["truth"] >= 0).sum())} for r in lead],
         "chorales": {"files": len(sets["chorales"]), "bars": int(sum(len(r["bar_beats"]) for r in sets["chorales"]))},
+        "learned_hmm": {"results": learned, "cross-validation": folds,
+                        "settings": {"qualities": ["", "m", "7", "dim"], "alpha": 0.5, "gamma": 0.7,
+                                     "key_change_prob": 0.001, "iters": 2, "span": "beat"}},
+        "chorales_against_smoothed_labels": against_smoothed,
+        "full_scores": full | {"settings_tried": {k: dataclasses.asdict(v) for k, v in SCORE_TRIED.items()},
+                               "analysed": full["analysed"],
+                               "analysed_files": [{k: r[k] for k in ("name", "meter", "transposed")} |
+                                                  {"beats": len(r["truth"])} for r in data["analysed"]]},
         "skipped": data["skipped"], "seconds": {"load": round(t_load, 1), "total": round(time.perf_counter() - t0, 1)},
     }
     Path(args.out).write_text(json.dumps(out, indent=1) + "\n")

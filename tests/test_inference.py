@@ -2,11 +2,18 @@
 fast Viterbi against the textbook one over the full transition matrix."""
 
 import dataclasses
+import json
 
 import numpy as np
 import pytest
 
-from musicgan.core.config import ALL_CHORD_KINDS, Representation
+from musicgan.core.config import (
+    ALL_CHORD_KINDS,
+    Config,
+    Representation,
+    load_config,
+    save_config,
+)
 from musicgan.harmony import chords
 from musicgan.harmony import inference as inf
 from musicgan.harmony.inference import DEFAULT, InferenceError, InferenceSettings
@@ -205,6 +212,16 @@ def test_a_high_concentration_is_per_beat_recognition():
     at_bar = np.arange(60) % 4 == 0
     np.testing.assert_array_equal(inf.smooth_chords(w, bass, at_bar, sharp), chords.recognise(w, bass))
     assert (inf.smooth_chords(w, bass, at_bar, SCORE) != chords.recognise(w, bass)).any()
+
+
+def test_a_model_saved_before_smoothing_keeps_its_per_beat_labels(tmp_path):
+    cfg = Config()
+    save_config(tmp_path, cfg)
+    data = json.loads((tmp_path / "config.json").read_text())
+    assert load_config(tmp_path)[0].representation.score_chords == "viterbi"
+    del data["representation"]["score_chords"]
+    (tmp_path / "config.json").write_text(json.dumps(data))
+    assert load_config(tmp_path)[0].representation.score_chords == "beat"
 
 
 def test_bad_full_score_input_is_refused():

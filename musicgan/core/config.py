@@ -291,6 +291,8 @@ def load_config(models_dir):
         parts["train"] = {**parts["train"], "holdout_by": "song"}
     if "train" in parts and isinstance(parts["train"], dict) and "precision" not in parts["train"]:
         parts["train"] = {**parts["train"], "precision": "float32"}      # saved before mixed precision existed
+    if isinstance(parts.get("representation"), dict) and "score_chords" not in parts["representation"]:
+        parts["representation"] = {**parts["representation"], "score_chords": "beat"}   # before smoothing
     try:
         return config_from_dict(parts), data
     except ConfigError as e:
