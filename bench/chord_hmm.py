@@ -16,7 +16,7 @@ chords' pitch classes (Krumhansl-Kessler profiles), then `iters` rounds of a key
 the chords under the tables just counted. A chord kind outside `qualities` is counted as the
 nearest kind on its root (NEAREST). Decoding is forward-backward: each span takes the root of
 highest posterior (summed over keys and kinds), then the likeliest kind on that root, which is what
-per-beat root agreement rewards (Viterbi's single best path scored 4 points lower on the chorales).
+per-beat root agreement rewards (Viterbi's single best path scored 3-4 points lower on the chorales).
 
 `key_prior=False` is the ablation: one flat prior and change table, and the emission pooled over
 roots and modes into P(pc relative to the chord's root | kind), so keys play no part.

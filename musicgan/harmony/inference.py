@@ -1,4 +1,5 @@
-"""Chords from a melody alone: a key-aware Viterbi over (key, chord) states on spans that follow the meter.
+"""Chords by a key-aware Viterbi over (key, chord) states: from a melody alone on spans that follow the
+meter (infer_chords), and over the beats of a full score (smooth_chords).
 
 The design is note_seq's `chord_inference.py`, rewritten for chord ids and numpy:
 
@@ -23,6 +24,11 @@ The design is note_seq's `chord_inference.py`, rewritten for chord ids and numpy
   (to one of the other keys uniformly, the chord drawn from the new key's prior); otherwise, with
   the span boundary's change probability, the chord is drawn afresh from the key's prior (it may
   draw the same chord), else it stays. (note_seq excludes the old chord from the redraw.)
+
+For a full score (`smooth_chords`) the spans are beats and the emission is `concentration` times
+the per-beat recognition's own template score (chords.template_scores, bass included), so the
+smoothing changes a beat's label only where the recognition's evidence is weak against the key and
+the chords around it (bench/chord_inference.py, full scores).
 
 The chords inferred are those of `qualities` on all 12 roots (default major, minor and dominant
 seventh: the chords a folk accompaniment plays). Per span the Viterbi costs O(keys * chords), not
