@@ -11,6 +11,7 @@ from musicgan.core.config import (
     ALL_CHORD_KINDS,
     Config,
     Representation,
+    config_from_dict,
     load_config,
     save_config,
 )
@@ -232,3 +233,11 @@ def test_bad_full_score_input_is_refused():
         inf.smooth_chords(-w, bass, [True, False], SCORE)
     with pytest.raises(ValueError, match="score_chords"):
         Representation(score_chords="smooth")
+
+
+def test_full_score_settings_survive_a_config_round_trip_and_a_partial_override():
+    cfg = config_from_dict(json.loads(json.dumps(Config().to_dict())))
+    assert cfg.representation.score_inference == SCORE
+    tuned = config_from_dict({"representation": {"score_inference": {"concentration": 10}}})
+    assert tuned.representation.score_inference == dataclasses.replace(SCORE, concentration=10.0)
+    assert tuned.representation.chord_inference == DEFAULT

@@ -17,7 +17,7 @@ def _check(condition, message):
 
 CHORD_SPANS = ("bar", "half", "beat")
 SCORE_CHORDS = ("viterbi", "beat")
-# every chord kind of harmony.chords.QUALITIES (tests/test_chord_inference.py holds the two equal)
+# every chord kind of harmony.chords.QUALITIES (tests/test_inference.py holds the two equal)
 ALL_CHORD_KINDS = ("", "m", "7", "m7", "maj7", "dim", "aug", "sus4", "sus2", "6", "m6", "m7b5", "dim7")
 
 
@@ -25,10 +25,10 @@ ALL_CHORD_KINDS = ("", "m", "7", "m7", "maj7", "dim", "aug", "sus4", "sus2", "6"
 class ChordInference:
     """Every knob of the key-aware chord Viterbi (harmony/inference.py). Defaults: for melody-only files,
     the best of the settings bench/chord_inference.py tried on the lead sheets, root per bar; full
-    scores use Representation.score_inference (SCORE_INFERENCE)."""
+    scores use Representation.score_inference (_score_inference below)."""
     span: str = "half"               # unit chords are inferred on: "bar", "half" or "beat"
     qualities: tuple = ("", "m", "7")  # chord kinds inferred: names in harmony.chords.QUALITIES
-    concentration: float = 10.0      # emission = exp(concentration * cosine); note_seq uses 100
+    concentration: float = 10.0      # emission = exp(concentration * cosine) (full scores: * template score); note_seq 100
     bar_change_prob: float = 0.8     # P(chord change) at a bar line
     mid_change_prob: float = 0.2     # P(chord change) at a span boundary inside a bar
     key_change_prob: float = 0.001   # P(key change) between two spans
@@ -239,8 +239,10 @@ def _shown(value):
     return json.dumps(value, default=repr)[:60]
 
 
-def from_dict(cls, data, where=""):
-    """Build dataclass `cls` from a (possibly nested) dict, naming any unknown key or wrongly typed value."""
+def from_dict(cls, data, where="", base=None):
+    """Build dataclass `cls` from a (possibly nested) dict, naming any unknown key or wrongly typed value.
+    A key left out keeps its value in `base` (a nested part whose default is not its class's own, such
+    as Representation.score_inference), else cls's default."""
     if not isinstance(data, dict):
         raise ConfigError(f"{where.rstrip('.') or cls.__name__} must be a JSON object of settings "
                           f"({{\"name\": value, ...}}), got {_shown(data)}")
@@ -252,10 +254,13 @@ def from_dict(cls, data, where=""):
     kwargs = {}
     for key, value in data.items():
         f = names[key]
-        sub = f.default_factory if f.default_factory is not dataclasses.MISSING else None
-        kwargs[key] = (from_dict(sub, value, f"{where}{key}.") if dataclasses.is_dataclass(sub)
-                       else _typed(f, value, where))
-    return cls(**kwargs)
+        if isinstance(f.type, type) and dataclasses.is_dataclass(f.type):
+            factory = f.default_factory        # a factory of other defaults than the class's own is the base
+            base_value = factory() if factory not in (dataclasses.MISSING, f.type) else None
+            kwargs[key] = from_dict(f.type, value, f"{where}{key}.", base_value)
+        else:
+            kwargs[key] = _typed(f, value, where)
+    return dataclasses.replace(base, **kwargs) if base is not None else cls(**kwargs)
 
 
 def config_from_dict(data):

@@ -3,8 +3,9 @@
 Melody tokens per step: REST, HOLD (the note before goes on) or the onset of a pitch in
 MIN_PITCH..MAX_PITCH, so repeated notes stay distinct. Chords are one id per slot of SLOT_STEPS
 steps: recognised per beat from all voices of a full score and smoothed by the key-aware Viterbi,
-inferred from the melody (harmony/inference.py) when the melody is all there is. A phrase is `rep.phrase_steps` steps from a bar
-line over bars of one meter, with the `rep.context_steps` steps before it.
+inferred from the melody (harmony/inference.py) when the melody is all there is. A phrase is
+`rep.phrase_steps` steps from a bar line over bars of one meter, with the `rep.context_steps` steps
+before it.
 """
 
 import numpy as np
