@@ -2,10 +2,19 @@
 fast Viterbi against the textbook one over the full transition matrix."""
 
 import dataclasses
+import json
 
 import numpy as np
 import pytest
 
+from musicgan.core.config import (
+    ALL_CHORD_KINDS,
+    Config,
+    Representation,
+    config_from_dict,
+    load_config,
+    save_config,
+)
 from musicgan.harmony import chords
 from musicgan.harmony import inference as inf
 from musicgan.harmony.inference import DEFAULT, InferenceError, InferenceSettings
@@ -153,3 +162,82 @@ def test_bad_input_is_refused():
 def test_an_unknown_chord_kind_is_refused_when_used():
     with pytest.raises(ValueError, match=r"qualities: \['xyz'\] are not chord kinds"):
         inf._model(InferenceSettings(qualities=("", "xyz")))
+
+
+# --- full scores: smooth_chords over each beat's template scores ------------------------------------
+
+SCORE = Representation().score_inference
+
+
+def beats(*chords_):
+    """(beats, 12) weights and (beats,) bass: each beat a list of MIDI pitches sounding through it, or
+    of (pitch, share of the beat)."""
+    w, bass = np.zeros((len(chords_), 12)), []
+    for i, notes in enumerate(chords_):
+        notes = [n if isinstance(n, tuple) else (n, 1.0) for n in notes]
+        for pitch, share in notes:
+            w[i, pitch % 12] += share
+        bass.append(min(p for p, _ in notes) % 12)
+    return w, np.array(bass)
+
+
+def test_score_kinds_are_every_chord_kind():
+    assert ALL_CHORD_KINDS == tuple(q for q, _ in chords.QUALITIES)
+    assert SCORE.qualities == ALL_CHORD_KINDS
+
+
+def test_a_passing_tone_on_a_weak_beat_does_not_flip_a_full_score_chord():
+    # Beat 2: bass and soprano pass C-B, the tenor E-D, in 8ths: alone it is Cmaj7; in a bar of C, then a
+    # bar of F, it is C.
+    C, F = [48, 64, 67, 72], [53, 65, 69, 72]
+    passing = [(48, .5), (47, .5), (64, .5), (62, .5), (67, 1.0), (72, .5), (71, .5)]
+    w, bass = beats(C, passing, C, C, F, F, F, F)
+    at_bar = np.arange(8) % 4 == 0
+    assert [chords.chord_name(c) for c in chords.recognise(w, bass)][:2] == ["C", "Cmaj7"]
+    assert [chords.chord_name(c) for c in inf.smooth_chords(w, bass, at_bar, SCORE)] == ["C"] * 4 + ["F"] * 4
+
+
+def test_a_real_change_inside_the_bar_is_kept_and_silence_is_no_chord():
+    C, G7 = [48, 64, 67, 72], [43, 65, 67, 71]
+    w, bass = beats(C, C, G7, G7, C, C, C, C)
+    w[5:7] = 0
+    at_bar = np.arange(8) % 4 == 0
+    got = [chords.chord_name(c) for c in inf.smooth_chords(w, bass, at_bar, SCORE)]
+    assert got == ["C", "C", "G7", "G7", "C", "N.C.", "N.C.", "C"]
+
+
+def test_a_high_concentration_is_per_beat_recognition():
+    w = np.random.default_rng(3).random((60, 12)) ** 4
+    bass = w.argmax(1)
+    sharp = dataclasses.replace(SCORE, concentration=5e3)
+    at_bar = np.arange(60) % 4 == 0
+    np.testing.assert_array_equal(inf.smooth_chords(w, bass, at_bar, sharp), chords.recognise(w, bass))
+    assert (inf.smooth_chords(w, bass, at_bar, SCORE) != chords.recognise(w, bass)).any()
+
+
+def test_a_model_saved_before_smoothing_keeps_its_per_beat_labels(tmp_path):
+    cfg = Config()
+    save_config(tmp_path, cfg)
+    data = json.loads((tmp_path / "config.json").read_text())
+    assert load_config(tmp_path)[0].representation.score_chords == "viterbi"
+    del data["representation"]["score_chords"]
+    (tmp_path / "config.json").write_text(json.dumps(data))
+    assert load_config(tmp_path)[0].representation.score_chords == "beat"
+
+
+def test_bad_full_score_input_is_refused():
+    w, bass = beats([60, 64, 67], [60, 64, 67])
+    with pytest.raises(InferenceError, match=r"\(beats, 12\)"):
+        inf.smooth_chords(w, bass[:1], [True, False], SCORE)
+    with pytest.raises(InferenceError, match=">= 0"):
+        inf.smooth_chords(-w, bass, [True, False], SCORE)
+    with pytest.raises(ValueError, match="score_chords"):
+        Representation(score_chords="smooth")
+
+
+def test_full_score_settings_survive_a_config_round_trip_and_a_partial_override():
+    cfg = config_from_dict(json.loads(json.dumps(Config().to_dict())))
+    assert cfg.representation.score_inference == SCORE
+    tuned = config_from_dict({"representation": {"score_inference": {"concentration": 10}}})
+    assert tuned.representation.score_inference == dataclasses.replace(SCORE, concentration=10.0)
+    assert tuned.representation.chord_inference == DEFAULT

@@ -16,15 +16,19 @@ def _check(condition, message):
 
 
 CHORD_SPANS = ("bar", "half", "beat")
+SCORE_CHORDS = ("viterbi", "beat")
+# every chord kind of harmony.chords.QUALITIES (tests/test_inference.py holds the two equal)
+ALL_CHORD_KINDS = ("", "m", "7", "m7", "maj7", "dim", "aug", "sus4", "sus2", "6", "m6", "m7b5", "dim7")
 
 
 @dataclass(frozen=True)
 class ChordInference:
-    """Every knob of chord inference for melody-only files (harmony/inference.py). Defaults: the best of
-    the settings bench/chord_inference.py tried on the lead sheets, root per bar."""
+    """Every knob of the key-aware chord Viterbi (harmony/inference.py). Defaults: for melody-only files,
+    the best of the settings bench/chord_inference.py tried on the lead sheets, root per bar; full
+    scores use Representation.score_inference (_score_inference below)."""
     span: str = "half"               # unit chords are inferred on: "bar", "half" or "beat"
     qualities: tuple = ("", "m", "7")  # chord kinds inferred: names in harmony.chords.QUALITIES
-    concentration: float = 10.0      # emission = exp(concentration * cosine); note_seq uses 100
+    concentration: float = 10.0      # emission = exp(concentration * cosine) (full scores: * template score); note_seq 100
     bar_change_prob: float = 0.8     # P(chord change) at a bar line
     mid_change_prob: float = 0.2     # P(chord change) at a span boundary inside a bar
     key_change_prob: float = 0.001   # P(key change) between two spans
@@ -45,6 +49,13 @@ class ChordInference:
         _check(0 < self.out_of_key_prob < 1, f"out_of_key_prob must be in (0, 1); got {self.out_of_key_prob}")
 
 
+def _score_inference():
+    """Full scores: per beat over every chord kind, emission = 20 x the template score; chosen on the 18
+    Bach chorales with Roman-numeral analyses in music21 (bench/chord_inference.py, full scores)."""
+    return ChordInference(span="beat", qualities=ALL_CHORD_KINDS, concentration=20.0, bar_change_prob=0.9,
+                          mid_change_prob=0.7)
+
+
 @dataclass
 class Representation:
     """How MIDI becomes arrays; a cache or a model made with other values cannot be reused.
@@ -62,6 +73,10 @@ class Representation:
                                   # chorale beats (root + quality): bench/chord_agreement.py
     transpose: bool = True        # augment into every key where the melody stays in range
     chord_inference: ChordInference = field(default_factory=ChordInference)   # for melody-only files
+    score_chords: str = "viterbi"  # full scores: "viterbi" smooths each beat's template scores with the
+                                  # key-aware Viterbi of score_inference; "beat" labels each beat alone
+                                  # (round 2's first labels; the shipped chorale model was trained on them)
+    score_inference: ChordInference = field(default_factory=_score_inference)
 
     def __post_init__(self):
         _check(self.phrase_steps % 16 == 0 and 32 <= self.phrase_steps <= 256,
@@ -70,6 +85,8 @@ class Representation:
         _check(1 <= self.hop_bars <= 16, f"hop_bars must be 1-16, got {self.hop_bars}")
         _check(0 <= self.melody_chord_weight <= 1,
                f"melody_chord_weight must be in [0, 1], got {self.melody_chord_weight}")
+        _check(self.score_chords in SCORE_CHORDS,
+               f"score_chords must be one of {', '.join(SCORE_CHORDS)}, got {self.score_chords!r}")
 
     @property
     def phrase_slots(self):
@@ -222,8 +239,10 @@ def _shown(value):
     return json.dumps(value, default=repr)[:60]
 
 
-def from_dict(cls, data, where=""):
-    """Build dataclass `cls` from a (possibly nested) dict, naming any unknown key or wrongly typed value."""
+def from_dict(cls, data, where="", base=None):
+    """Build dataclass `cls` from a (possibly nested) dict, naming any unknown key or wrongly typed value.
+    A key left out keeps its value in `base` (a nested part whose default is not its class's own, such
+    as Representation.score_inference), else cls's default."""
     if not isinstance(data, dict):
         raise ConfigError(f"{where.rstrip('.') or cls.__name__} must be a JSON object of settings "
                           f"({{\"name\": value, ...}}), got {_shown(data)}")
@@ -235,10 +254,13 @@ def from_dict(cls, data, where=""):
     kwargs = {}
     for key, value in data.items():
         f = names[key]
-        sub = f.default_factory if f.default_factory is not dataclasses.MISSING else None
-        kwargs[key] = (from_dict(sub, value, f"{where}{key}.") if dataclasses.is_dataclass(sub)
-                       else _typed(f, value, where))
-    return cls(**kwargs)
+        if isinstance(f.type, type) and dataclasses.is_dataclass(f.type):
+            factory = f.default_factory        # a factory of other defaults than the class's own is the base
+            base_value = factory() if factory not in (dataclasses.MISSING, f.type) else None
+            kwargs[key] = from_dict(f.type, value, f"{where}{key}.", base_value)
+        else:
+            kwargs[key] = _typed(f, value, where)
+    return dataclasses.replace(base, **kwargs) if base is not None else cls(**kwargs)
 
 
 def config_from_dict(data):
@@ -274,6 +296,8 @@ def load_config(models_dir):
         parts["train"] = {**parts["train"], "holdout_by": "song"}
     if "train" in parts and isinstance(parts["train"], dict) and "precision" not in parts["train"]:
         parts["train"] = {**parts["train"], "precision": "float32"}      # saved before mixed precision existed
+    if isinstance(parts.get("representation"), dict) and "score_chords" not in parts["representation"]:
+        parts["representation"] = {**parts["representation"], "score_chords": "beat"}   # before smoothing
     try:
         return config_from_dict(parts), data
     except ConfigError as e:

@@ -2,9 +2,10 @@
 
 Melody tokens per step: REST, HOLD (the note before goes on) or the onset of a pitch in
 MIN_PITCH..MAX_PITCH, so repeated notes stay distinct. Chords are one id per slot of SLOT_STEPS
-steps: recognised per beat from all voices of a full score, inferred from the melody (harmony/
-inference.py) when the melody is all there is. A phrase is `rep.phrase_steps` steps from a bar
-line over bars of one meter, with the `rep.context_steps` steps before it.
+steps: recognised per beat from all voices of a full score and smoothed by the key-aware Viterbi,
+inferred from the melody (harmony/inference.py) when the melody is all there is. A phrase is
+`rep.phrase_steps` steps from a bar line over bars of one meter, with the `rep.context_steps` steps
+before it.
 """
 
 import numpy as np
@@ -12,7 +13,7 @@ import numpy as np
 from ..core import constants as C
 from ..core.meter import SLOT_STEPS
 from ..harmony import chords
-from ..harmony.inference import infer_chords, melody_weights, span_starts
+from ..harmony.inference import infer_chords, melody_weights, smooth_chords, span_starts
 from ..io.midi import make_track
 from .grid import SkipSong, song_grid
 from .melody import pick_melody
@@ -80,15 +81,19 @@ def step_pitch_classes(tracks, grid, weights=None):
     return weight, low
 
 
-def beat_chords(tracks, grid, weights=None):
+def beat_chords(tracks, grid, weights=None, smooth=None):
     """Chord id per beat from duration-weighted pitch classes and the lowest note of each beat.
 
-    `weights` (one per track, default 1) lets the melody vote less than the accompaniment.
+    `weights` (one per track, default 1) lets the melody vote less than the accompaniment. `smooth`
+    (a ChordInference) runs inference.smooth_chords over the beats; None labels each beat alone.
     """
     weight, low = step_pitch_classes(tracks, grid, weights)
     per_beat = np.add.reduceat(weight, grid.beat_starts, axis=0)
     lowest = np.minimum.reduceat(low, grid.beat_starts)
-    return chords.recognise(per_beat, np.where(lowest < 128, lowest % 12, -1))
+    bass = np.where(lowest < 128, lowest % 12, -1)
+    if smooth is None:
+        return chords.recognise(per_beat, bass)
+    return smooth_chords(per_beat, bass, np.isin(grid.beat_starts, grid.bar_starts), smooth)
 
 
 def inferred_spans(pitch, grid, settings):
@@ -107,14 +112,16 @@ def inferred_spans(pitch, grid, settings):
 
 def slot_chords(song, grid, melody, pitch, rep):
     """(slots,) chord id per 8th-note slot: inferred from the melody when no other track sounds,
-    else recognised per beat from every track with the melody counting `rep.melody_chord_weight`."""
+    else recognised per beat from every track with the melody counting `rep.melody_chord_weight`,
+    smoothed over the beats when `rep.score_chords` is "viterbi"."""
     others = [t for i, t in enumerate(song.tracks) if i != melody and not t.is_drum and len(t)]
     slot_start = np.arange(grid.steps // SLOT_STEPS) * SLOT_STEPS
     if not others:
         starts, ids = inferred_spans(pitch, grid, rep.chord_inference)
     else:
         weights = [rep.melody_chord_weight if i == melody else 1.0 for i in range(len(song.tracks))]
-        starts, ids = grid.beat_starts, beat_chords(song.tracks, grid, weights)
+        smooth = rep.score_inference if rep.score_chords == "viterbi" else None
+        starts, ids = grid.beat_starts, beat_chords(song.tracks, grid, weights, smooth)
     return ids[np.searchsorted(starts, slot_start, "right") - 1]
 
 

@@ -61,22 +61,26 @@ def transpose_ids(ids, semitones):
     return np.where(ids == 0, 0, moved).astype(ids.dtype)
 
 
-def recognise(weights, bass=None):
-    """Chord ids for rows of duration-weighted pitch classes.
+def template_scores(weights, bass=None):
+    """(n, NUM_CHORDS - 1) how well each chord (ids 1...) explains rows of duration-weighted pitch classes.
 
     weights: (n, 12) >= 0; bass: (n,) pitch class of the lowest note or -1. Score per template =
     share of weight on its tones - share off them - 0.1 per template tone that is absent - 0.3 per
     tone beyond a triad (so a passing seventh does not make a seventh chord), + 0.05 when the bass
-    is the root (it settles C6 vs Am7 and the symmetric chords). Silence is N.C. The weights were
-    chosen against music21's chordify on the chorales: bench/chord_agreement.py.
+    is the root (it settles C6 vs Am7 and the symmetric chords). The weights were chosen against
+    music21's chordify on the chorales: bench/chord_agreement.py.
     """
     w = np.asarray(weights, np.float32)
-    total = w.sum(1, keepdims=True)
-    share = w / np.maximum(total, 1e-9)
+    share = w / np.maximum(w.sum(1, keepdims=True), 1e-9)
     t = TEMPLATES[1:]
     score = share @ (2 * t - 1).T - 0.1 * ((share < 0.02).astype(np.float32) @ t.T) - 0.3 * (t.sum(1) - 3)
     if bass is not None:
         bass = np.asarray(bass)
         score += 0.05 * (ROOTS[1:][None, :] == bass[:, None])
-    ids = 1 + score.argmax(1)
-    return np.where(total[:, 0] > 0, ids, 0)
+    return score
+
+
+def recognise(weights, bass=None):
+    """Chord ids for rows of duration-weighted pitch classes: the best of `template_scores`, N.C. for silence."""
+    ids = 1 + template_scores(weights, bass).argmax(1)
+    return np.where(np.asarray(weights).sum(1) > 0, ids, 0)

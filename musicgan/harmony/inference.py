@@ -1,4 +1,5 @@
-"""Chords from a melody alone: a key-aware Viterbi over (key, chord) states on spans that follow the meter.
+"""Chords by a key-aware Viterbi over (key, chord) states: from a melody alone on spans that follow the
+meter (infer_chords), and over the beats of a full score (smooth_chords).
 
 The design is note_seq's `chord_inference.py`, rewritten for chord ids and numpy:
 
@@ -23,6 +24,11 @@ The design is note_seq's `chord_inference.py`, rewritten for chord ids and numpy
   (to one of the other keys uniformly, the chord drawn from the new key's prior); otherwise, with
   the span boundary's change probability, the chord is drawn afresh from the key's prior (it may
   draw the same chord), else it stays. (note_seq excludes the old chord from the redraw.)
+
+For a full score (`smooth_chords`) the spans are beats and the emission is `concentration` times
+the per-beat recognition's own template score (chords.template_scores, bass included), so the
+smoothing changes a beat's label only where the recognition's evidence is weak against the key and
+the chords around it (bench/chord_inference.py, full scores).
 
 The chords inferred are those of `qualities` on all 12 roots (default major, minor and dominant
 seventh: the chords a folk accompaniment plays). Per span the Viterbi costs O(keys * chords), not
@@ -190,3 +196,27 @@ def infer_chords(weights, starts, at_bar_line, settings=DEFAULT):
     emission = settings.concentration * (x / np.maximum(norm, 1e-12)) @ unit.T   # (spans, C)
     _, chord = _viterbi(emission, at_bar_line, settings)
     return np.where(norm[:, 0] > 0, ids[chord], 0)
+
+
+def smooth_chords(weights, bass, at_bar_line, settings):
+    """Chord id per beat of a full score (0 = N.C. for a silent beat): the Viterbi above over the beats,
+    each beat's emission `concentration` * chords.template_scores (the per-beat recognition's own
+    score, bass included) instead of the cosine.
+
+    weights: (beats, 12) duration-weighted pitch classes of the accompaniment (the melody counting
+    less); bass: (beats,) pitch class of each beat's lowest note, -1 for none; at_bar_line: (beats,)
+    bool, True where a beat begins a bar. With a high concentration this is per-beat recognition;
+    lower, a passing tone on a weak beat needs more evidence to change the chord.
+    """
+    w = np.asarray(weights, np.float64)
+    at_bar_line = np.asarray(at_bar_line, bool)
+    if w.ndim != 2 or w.shape[1] != 12 or not len(w) or at_bar_line.shape != (len(w),) or np.shape(bass) != (len(w),):
+        raise InferenceError(f"weights must be (beats, 12) with bass and at_bar_line (beats,); got {w.shape}, "
+                             f"{np.shape(bass)} and {at_bar_line.shape}")
+    if not np.isfinite(w).all() or (w < 0).any():
+        raise InferenceError("weights must be finite and >= 0")
+    ids, _, _ = _model(settings)
+    voiced = w.sum(1) > 0
+    emission = settings.concentration * chords.template_scores(w, bass)[:, ids - 1] * voiced[:, None]
+    _, chord = _viterbi(emission, at_bar_line, settings)
+    return np.where(voiced, ids[chord], 0)
