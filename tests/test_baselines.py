@@ -38,8 +38,8 @@ def test_chord_markov_follows_the_chord_where_the_plain_chain_cannot():
     # a melody that sings each bar's chord root on every quarter note, over C G Am F: the pitch is the chord's
     # root, so only a chain that reads the chord can follow it
     roots = {"C": 60, "G": 55, "Am": 57, "F": 53}
-    bar = lambda r: [C.FIRST_PITCH_TOKEN + r - C.MIN_PITCH, C.HOLD, C.HOLD, C.HOLD] * 4   # noqa: E731
-    melody = np.array([sum((bar(roots[s]) for s in ("C", "G", "Am", "F")), [])] * 64)
+    melody = np.array([[t for s in ("C", "G", "Am", "F")
+                        for t in [C.FIRST_PITCH_TOKEN + roots[s] - C.MIN_PITCH, C.HOLD, C.HOLD, C.HOLD] * 4]] * 64)
     chain = baselines.ChordMarkov(melody, IDS, np.tile([4, 4], (64, 1)))
     rng = np.random.default_rng(0)
     tokens = chain(IDS, PROFILE, rng, meter=FOUR_FOUR)

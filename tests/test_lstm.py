@@ -95,7 +95,7 @@ def test_train_resume_files_and_generation(corpus_dir, tmp_path, tiny_models, ca
     assert not (folder / "generator.h5").exists()
     assert json.loads((folder / "config.json").read_text())["model"]["kind"] == "lstm"
     # the saved file generates as the trained network does
-    model, cfg, _ = files.load_model(folder, "lstm")
+    model, _, _ = files.load_model(folder, "lstm")
     ids = np.full(32, 1)
     a = generate_melodies(model, FEATURES[ids], FOUR_FOUR, 2, seed=5)[0]
     b = generate_melodies(resumed.exported()[0], FEATURES[ids], FOUR_FOUR, 2, seed=5)[0]
