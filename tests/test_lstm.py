@@ -3,6 +3,9 @@
 import csv
 import dataclasses
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -112,6 +115,12 @@ def test_train_resume_files_and_generation(corpus_dir, tmp_path, tiny_models, ca
     assert meta["bars"] == 16 and (tmp_path / "out" / "song.mid").stat().st_size > 100
     assert generate_main(["--models", str(tiny_models), "--chords", "C", "--out", str(tmp_path / "g.mid")]) == 0
     capsys.readouterr()
+    code = ("import sys; from musicgan.cli import generate_main; "
+            f"assert generate_main(['--chords', 'C G', '--models', {str(folder)!r}, '--out', {str(tmp_path / 's.mid')!r}])"
+            " == 0; print(sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parent.parent).stdout
+    assert out.strip().splitlines()[-1] == "[]"              # an LSTM generates without TensorFlow too
 
 
 def test_the_command_line_picks_the_model_kind(tmp_path, capsys):

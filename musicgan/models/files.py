@@ -41,12 +41,10 @@ def load_model(models_dir, kind=None, engine="numpy"):
     except (OSError, Unsupported) as e:
         raise ModelError(f"cannot load {path} ({str(e).splitlines()[0][:100]}); retrain it with "
                          f"`python train.py --model lstm --models {models_dir} --fresh`") from None
-    from .lstm import STEP_CONDITION_DIM
-
     broken = _non_finite_weights(path)
-    if broken or model.condition_dim != STEP_CONDITION_DIM:
+    if broken or model.condition_dim != C.STEP_CONDITION_DIM:
         raise ModelError(f"{path} " + (f"holds weights that are not numbers (in {broken[0]})" if broken else
-                                       f"reads {model.condition_dim} numbers a step, not {STEP_CONDITION_DIM}")
+                                       f"reads {model.condition_dim} numbers a step, not {C.STEP_CONDITION_DIM}")
                          + f": retrain it with `python train.py --model lstm --models {models_dir} --fresh`")
     return model, cfg, raw
 

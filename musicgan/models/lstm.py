@@ -18,7 +18,7 @@ from keras import layers
 from ..core import constants as C
 from .gan import _policy
 
-STEP_CONDITION_DIM = C.CONDITION_DIM + 1          # + the 16th's parity in its 8th-note slot
+STEP_CONDITION_DIM = C.STEP_CONDITION_DIM
 EMBED, CELL, OUT = "lstm_embed", "lstm_{}", "tokens"      # layer names numpy_runtime reads
 
 
