@@ -3,7 +3,8 @@
 python -m bench.generate_speed --bars 16 [--engine numpy|keras] [--models models]   (prints one JSON line)
 Run by `python -m bench` in a fresh process per length and engine, which adds the process's wall
 time and peak memory. --engine keras is generation as it was before the numpy forward pass:
-TensorFlow imported at start-up and generator.h5 loaded and called with Keras.
+TensorFlow imported at start-up and generator.h5 loaded and called with Keras. --models DIR may hold an
+LSTM (`python train.py --model lstm`): it always runs in numpy, step by step.
 """
 
 import time
@@ -29,12 +30,12 @@ def main():
     if args.engine == "keras":
         musicgan.quiet_tensorflow_import()
     parts = {"imports": time.perf_counter() - T0, "load_model": 0.0, "write_midi": 0.0}
-    load, write = generation.load_generator, generation.write_song
+    load, write = generation.load_model, generation.write_song
 
-    def timed_load(models_dir, engine=args.engine):
+    def timed_load(models_dir, kind=None, engine=args.engine):
         t = time.perf_counter()
         try:
-            return load(models_dir, engine)
+            return load(models_dir, kind, engine)
         finally:
             parts["load_model"] += time.perf_counter() - t
 
@@ -43,7 +44,7 @@ def main():
         write(song, path)
         parts["write_midi"] += time.perf_counter() - t
 
-    generation.load_generator, generation.write_song = timed_load, timed_write
+    generation.load_model, generation.write_song = timed_load, timed_write
     with tempfile.TemporaryDirectory() as tmp:
         t = time.perf_counter()
         code = generate_main(["--chords", "C G Am F", "--bars", str(args.bars), "--models", args.models,

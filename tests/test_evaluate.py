@@ -21,7 +21,7 @@ def test_evaluate_runs_end_to_end_on_a_tiny_model(tiny_models, tmp_path, capsys)
     assert "no held-out songs" in printed and "quality bar for the model" in printed
     report = json.loads(out.read_text())
     assert list(report["rows"]) == ["real (held out)", "model", "uniform random", "random in key",
-                                    "random chord tones", "markov"]
+                                    "random chord tones", "markov", "markov (chords)"]
     assert report["rows"]["real (held out)"]["distance"] == 0.0
     assert all(np.isfinite(row["chord_tone_ratio"]) for row in report["rows"].values())
     assert len(report["bar"]) == 13 and ["spread" in c for c in report["bar"][:3]] == [True, True, False]

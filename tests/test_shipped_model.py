@@ -42,3 +42,16 @@ def test_the_folk_model_writes_jigs_waltzes_marches_and_reels(tmp_path):
         pm = pretty_midi.PrettyMIDI(str(path))
         assert [(t.numerator, t.denominator) for t in pm.time_signature_changes] == [tuple(map(int, meter.split("/")))]
         assert len(pm.instruments[0].notes) >= 8
+
+
+def test_shipped_lstm_beside_the_gan_writes_a_song_on_the_gan_s_split(tmp_path):
+    from musicgan.evaluate.report import rival_differs
+    from musicgan.models.files import load_model
+
+    _, cfg, raw = load_model(MODELS / "lstm", "lstm")
+    assert raw["model"]["kind"] == "lstm" and raw["epochs_trained"] > 0
+    _, gan_cfg, gan_raw = load_generator(MODELS)
+    assert rival_differs(gan_cfg, gan_raw, cfg, raw) == []
+    [(path, _)] = generate_songs("C G Am F", MODELS / "lstm", bars=8, out=tmp_path / "s.mid", seed=1)
+    pitches = np.array([n.pitch for n in pretty_midi.PrettyMIDI(str(path)).instruments[0].notes])
+    assert len(pitches) >= 8 and np.abs(np.diff(pitches)).max() <= 12

@@ -33,9 +33,10 @@ def add_parser(sub):
     p = sub.add_parser("evaluate", help="score a trained model against held-out songs and simple baselines",
                        description="Generate melodies over the chords of the songs training held out "
                        "(config.json's train.holdout and holdout_by), in every key, and score them with the same "
-                       "metrics as the held-out melodies themselves and four baselines (uniform random "
-                       "notes, random notes in the key, random chord tones, a first-order Markov chain "
-                       "fitted on the training songs). Prints one table and the quality bar, writes the "
+                       "metrics as the held-out melodies themselves, the LSTM rival in MODELS/lstm/ when there is one, "
+                       "and five baselines (uniform random notes, random notes in the key, random chord tones, a "
+                       "first-order Markov chain fitted on the training songs, and one that also reads the chord and "
+                       "the beat). Prints one table and the quality bar, writes the "
                        "report as JSON and a chart as PNG.",
                        epilog="Columns: chord/strong = share of melody time on chord tones (all / beats 1 "
                        "and 3); empty = empty bars; entropy = pitch-class entropy (bits); interval = mean "
@@ -46,7 +47,8 @@ def add_parser(sub):
                        ">= 2 bars; 2-sample = held-out accuracy of a classifier telling the row from real "
                        "phrases (0.5: cannot tell); distance = mean normalised distance to the real row.")
     p.add_argument("--models", default=f"{MODELS_DIR}/{DEFAULT_STYLE}",
-                   help=f"folder with generator.h5 and config.json (default: {MODELS_DIR}/{DEFAULT_STYLE})")
+                   help=f"folder with generator.h5 and config.json, and optionally lstm/ with the rival LSTM "
+                   f"(default: {MODELS_DIR}/{DEFAULT_STYLE})")
     p.add_argument("--data", default="data/chorales", help="the corpus the model was trained on (default: data/chorales)")
     p.add_argument("--cache", help="phrase cache folder (default: DATA/cache)")
     p.add_argument("--out", help="report JSON; the chart goes next to it as .png (default: MODELS/evaluation.json)")

@@ -12,6 +12,7 @@ from ..core.config import (
     HOLDOUT_BY,
     LOSSES,
     LR_SCALINGS,
+    MODEL_KINDS,
     PRECISIONS,
     config_from_dict,
 )
@@ -49,6 +50,9 @@ def build_train_parser():
     p.add_argument("--cache", help="phrase cache folder (default: DATA/cache)")
     p.add_argument("--config", help="JSON file of overrides, e.g. {\"train\": {\"loss\": \"wgan-gp\"}, "
                    "\"model\": {\"width\": 64}}")
+    p.add_argument("--model", choices=MODEL_KINDS, help="gan (default): the conditional GAN; lstm: the "
+                   "autoregressive rival, an LSTM reading the previous token, the chord and the metrical position "
+                   "each 16th (writes lstm.h5; the same data, split, checkpoints, --resume and logs)")
     p.add_argument("--epochs", type=int, help="passes over the data (default: 40)")
     p.add_argument("--batch-size", type=int, help="phrases per mini-batch B (default: 64)")
     p.add_argument("--seed", type=int, help="seed of shuffling, noise and initial weights (default: 0)")
@@ -146,6 +150,8 @@ def train_config(args):
              "drop_remainder": args.drop_remainder or None, "holdout": args.holdout,
              "holdout_by": args.holdout_by, "precision": args.precision}
     data["train"].update({k: v for k, v in flags.items() if v is not None})
+    if args.model:
+        data["model"]["kind"] = args.model
     private = {"dp": args.dp or None, "noise_multiplier": args.dp_noise_multiplier, "l2_clip": args.dp_l2_clip,
                "delta": args.dp_delta, "target_epsilon": args.dp_target_epsilon, "unit": args.dp_unit}
     data["privacy"].update({k: v for k, v in private.items() if v is not None})

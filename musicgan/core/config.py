@@ -93,17 +93,27 @@ class Representation:
         return self.phrase_steps // SLOT_STEPS
 
 
+MODEL_KINDS = ("gan", "lstm")
+
+
 @dataclass
 class ModelConfig:
-    """Network sizes."""
+    """Which model, and its network sizes: the GAN's (latent, width, embed, pitch_channel) or the LSTM's."""
+    kind: str = "gan"             # "gan" (models/gan.py) or "lstm", the autoregressive rival (models/lstm.py)
     latent: int = 64              # noise dimensions
     width: int = 128              # channels of the convolution blocks
     embed: int = 16               # embedding size of a previous-bar token
     pitch_channel: bool = False   # give the discriminator each onset's pitch height as a number
+    lstm_units: int = 256         # cells per LSTM layer
+    lstm_layers: int = 2
+    lstm_dropout: float = 0.2     # dropout on each LSTM layer's output in training
 
     def __post_init__(self):
-        for name in ("latent", "width", "embed"):
+        _check(self.kind in MODEL_KINDS, f"model kind must be one of {', '.join(MODEL_KINDS)}, got {self.kind!r}")
+        for name in ("latent", "width", "embed", "lstm_units"):
             _check(1 <= getattr(self, name) <= 4096, f"{name} must be 1-4096, got {getattr(self, name)}")
+        _check(1 <= self.lstm_layers <= 8, f"lstm_layers must be 1-8, got {self.lstm_layers}")
+        _check(0 <= self.lstm_dropout < 1, f"lstm_dropout must be in [0, 1), got {self.lstm_dropout}")
 
 
 LOSSES = ("nonsaturating", "wgan-gp")
@@ -122,6 +132,7 @@ class TrainConfig:
     d_steps: int = 1              # discriminator updates per generator update
     g_lr: float = 1e-4
     d_lr: float = 1e-4
+    lstm_lr: float = 1e-3         # the LSTM's Adam (Keras' default betas, gradients clipped to norm 1)
     beta1: float = 0.5
     beta2: float = 0.9
     label_smoothing: float = 0.9  # target for real logits (one-sided; non-saturating loss only)
@@ -150,7 +161,7 @@ class TrainConfig:
         _check(self.lr_scaling in LR_SCALINGS,
                f"lr_scaling must be one of {', '.join(LR_SCALINGS)}, got {self.lr_scaling!r}")
         _check(self.d_steps >= 1, f"d_steps must be at least 1, got {self.d_steps}")
-        _check(self.g_lr > 0 and self.d_lr > 0, "learning rates must be positive")
+        _check(self.g_lr > 0 and self.d_lr > 0 and self.lstm_lr > 0, "learning rates must be positive")
         _check(0 <= self.beta1 < 1 and 0 <= self.beta2 < 1, "Adam betas must be in [0, 1)")
         _check(0 < self.label_smoothing <= 1, f"label_smoothing must be in (0, 1], got {self.label_smoothing}")
         _check(self.gumbel_temperature > 0, "gumbel_temperature must be positive")
@@ -212,6 +223,9 @@ class Config:
         _check(not (self.privacy.dp and self.train.feature_matching > 0),
                "feature matching reads real data in the generator step, outside the private "
                "discriminator: set train.feature_matching to 0 with --dp")
+        _check(not (self.privacy.dp and self.model.kind == "lstm"),
+               "--dp trains the GAN's discriminator privately; the LSTM reads the music itself: train it "
+               "without --dp")
 
     def to_dict(self):
         return dataclasses.asdict(self)

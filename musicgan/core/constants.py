@@ -16,6 +16,7 @@ PITCH_CLASSES = 12
 CHORD_DIM = 2 * PITCH_CLASSES  # 12 pitch classes sounding + 12 root one-hot
 METER_FEATURES = 4            # per slot: downbeat, beat start, strong-beat start, phase in the bar
 CONDITION_DIM = CHORD_DIM + METER_FEATURES   # what the networks see per 8th-note slot
+STEP_CONDITION_DIM = CONDITION_DIM + 1       # what the LSTM sees per 16th: its slot's, and its place in the slot
 NO_CHORD = "N.C."
 NOTE_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")   # how pitch classes are spelled
 

@@ -77,6 +77,14 @@ class Meter:
         """(steps,) bool: the grid steps (from a bar line) that lie within a strong beat."""
         return np.isin(np.arange(steps) % self.steps_per_bar // self.steps_per_beat, self.strong_beats)
 
+    def step_levels(self, steps):
+        """(steps,) int, each grid step's (from a bar line) metrical level: 0 the downbeat, 1 another strong
+        beat, 2 another beat, 3 an 8th between beats, 4 a 16th between 8ths."""
+        step = np.arange(steps) % self.steps_per_bar
+        beat, offset = np.divmod(step, self.steps_per_beat)
+        on_beat = np.where(np.isin(beat, self.strong_beats), np.where(beat == 0, 0, 1), 2)
+        return np.where(offset == 0, on_beat, np.where(offset % 2 == 0, 3, 4))
+
     def whole_bars(self, steps):
         """How many whole bars `steps` steps from a bar line hold."""
         return steps // self.steps_per_bar
@@ -91,3 +99,4 @@ class Meter:
 
 
 FOUR_FOUR = Meter(4, 4)
+STEP_LEVELS = 5                # how many levels `Meter.step_levels` tells apart

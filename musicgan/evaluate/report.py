@@ -1,11 +1,13 @@
-"""`musicgan evaluate`: a trained generator against held-out corpus melodies and simple baselines.
+"""`musicgan evaluate`: a trained generator against held-out corpus melodies, its rival LSTM and baselines.
 
 Every row is scored by the same metrics over the same chords: the chord windows of the songs that
-training held out (`TrainConfig.holdout`), in every key. The model and the baselines write
-`seeds` melodies per window; the real row is the held-out melodies themselves.
+training held out (`TrainConfig.holdout`), in every key. The model, the LSTM (MODELS/lstm/, when one
+is there) and the baselines write `seeds` melodies per window; the real row is the held-out melodies
+themselves.
 """
 
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -16,7 +18,7 @@ from ..data.pipeline import conditions
 from ..generate.sampling import sample_phrases
 from ..generate.songs import model_meters
 from ..harmony.chords import FEATURES
-from ..models.files import load_generator
+from ..models.files import load_generator, load_model
 from . import metrics
 from .baselines import all_baselines, onset_profile
 from .classifier import two_sample_accuracy
@@ -64,8 +66,9 @@ def _held_out(cfg, raw, corpus, print_fn):
     return (corpus.subset(~held) if (~held).any() else corpus), corpus.subset(held), note
 
 
-def judge(generator, windows, train_melody, profile, meter, seeds, rng, finder):
-    """(rows {name: metrics}, chord-tone spreads) of the model and the baselines over `windows` in `meter`."""
+def judge(models, windows, baselines, profile, meter, seeds, rng, finder):
+    """(rows {name: metrics}, chord-tone spreads) of the `models` {"model": the GAN, "lstm": ...} and the
+    `baselines` {name: maker} over `windows` in `meter`."""
     w = len(windows["melody"])
     rows = {"real (held out)": metrics.summary(windows["melody"], windows["chords"], meter)}
     rows["real (held out)"].update(
@@ -73,14 +76,16 @@ def judge(generator, windows, train_melody, profile, meter, seeds, rng, finder):
                                          windows["all_song"], meter=meter),
         classifier_accuracy=0.5, **novelty(windows["melody"], finder))
 
-    def model(chord_ids, _profile, rng):
-        repeat = len(chord_ids) // w
-        return sample_phrases(generator, conditions(FEATURES[chord_ids], meter), rng,
-                              np.repeat(windows["previous"], repeat, 0))
+    def writer(generator):
+        def write(chord_ids, _profile, rng, meter):
+            repeat = len(chord_ids) // w
+            return sample_phrases(generator, conditions(FEATURES[chord_ids], meter), rng,
+                                  np.repeat(windows["previous"], repeat, 0))
+        return write
 
-    makers = {"model": model, **all_baselines(train_melody)}
+    makers = {**{name: writer(g) for name, g in models.items()}, **baselines}
     for name, make in makers.items():
-        tokens = make(np.repeat(windows["chords"], seeds, 0), profile, rng).reshape(w, seeds, -1)
+        tokens = make(np.repeat(windows["chords"], seeds, 0), profile, rng, meter=meter).reshape(w, seeds, -1)
         rows[name] = score(tokens, windows, finder, meter)
         if name == "model":
             model_tokens = tokens
@@ -102,13 +107,23 @@ def evaluate(models_dir="models", data_dir="data", cache_dir=None, seeds=4, seed
     `progressions` (typed, one chord a bar), the same per meter over songs written over them ("typed")."""
     t0 = time.perf_counter()
     generator, cfg, raw = load_generator(models_dir)
+    models = {"model": generator}
     corpus = prepare(data_dir, cache_dir, cfg.representation, progress=False)
     other = other_corpus(raw.get("corpus"), fingerprint(data_dir, corpus.files), data_dir)
     if other:
         print_fn(f"warning: {other}")
+    lstm_dir = Path(models_dir) / "lstm"
+    if (lstm_dir / "config.json").exists():
+        models["lstm"], lstm_cfg, lstm_raw = load_model(lstm_dir, "lstm")
+        for why in rival_differs(cfg, raw, lstm_cfg, lstm_raw):
+            print_fn(f"warning: the LSTM in {lstm_dir} {why}")
+    else:
+        print_fn(f"no LSTM in {lstm_dir} (train one with `python train.py --model lstm --models {lstm_dir}`): "
+                 "no lstm row")
     train_split, test, note = _held_out(cfg, raw, corpus, print_fn)
     transpose = cfg.representation.transpose
     train_melody, _, _ = train_split.augmented(transpose)
+    baselines = all_baselines(train_melody, train_split)
     mel, ids, prev, source = test.augmented(transpose, sources=True)
     song, meter_rows = test.song[source], test.meter[source]
     rng = np.random.default_rng(seed)
@@ -130,11 +145,11 @@ def evaluate(models_dir="models", data_dir="data", cache_dir=None, seeds=4, seed
         print_fn(f"{name}: {len(mine)} chord windows from {note}, {seeds} melodies each")
         profile = onset_profile(train_split.melody[(train_split.meter == (m.numerator, m.denominator)).all(1)], m)
         finder = CopyFinder(train_split.melody, meter=m, keys=transpose)
-        rows, spread = judge(generator, windows, train_melody, profile, m, seeds, rng, finder)
+        rows, spread = judge(models, windows, baselines, profile, m, seeds, rng, finder)
         per_meter[name] = {"windows": len(mine), "rows": rows, "bar": check_bar(rows, spread=spread)}
         if progressions:
             print_fn(f"{name}: {len(progressions)} typed progressions x {seeds} seeds")
-            typed = judge_typed(generator, windows, train_melody, profile, m, progressions, seeds, seed, finder)
+            typed = judge_typed(models, windows, baselines, profile, m, progressions, seeds, seed, finder)
             _add_distances(typed)
             per_meter[name]["typed"] = {"rows": typed, "bar": check_bar(typed)}
     if not per_meter:
@@ -161,6 +176,21 @@ def _pooled(per_meter):
     spread = [float(np.sqrt(sum((share[k] * v["bar"][i].get("spread", 0)) ** 2 for k, v in per_meter.items())))
               for i in range(2)]
     return rows, spread
+
+
+def rival_differs(cfg, raw, lstm_cfg, lstm_raw):
+    """Why the LSTM's rows are not a fair comparison with the GAN's: another split, another corpus or another
+    representation (a list of reasons; empty when fair)."""
+    out = []
+    if (cfg.train.holdout, cfg.train.holdout_by) != (lstm_cfg.train.holdout, lstm_cfg.train.holdout_by):
+        out.append(f"held out {lstm_cfg.train.holdout:g} by {lstm_cfg.train.holdout_by}, the GAN "
+                   f"{cfg.train.holdout:g} by {cfg.train.holdout_by}: it may have trained on the songs judged here")
+    mine, theirs = (r.get("corpus", {}).get("fingerprint") for r in (raw, lstm_raw))
+    if mine and theirs and mine != theirs:
+        out.append("was trained on another corpus than the GAN")
+    if cfg.representation != lstm_cfg.representation:
+        out.append("reads another representation than the GAN (config.json's representation)")
+    return out
 
 
 def other_corpus(trained_on, here, data_dir):

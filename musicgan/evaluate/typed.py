@@ -16,7 +16,6 @@ from ..core.meter import SLOT_STEPS
 from ..generate.songs import compose
 from ..harmony.progression import parse_progression, repeat_bars
 from . import metrics
-from .baselines import all_baselines
 from .classifier import two_sample_accuracy
 from .novelty import novelty
 
@@ -53,21 +52,26 @@ def typed_windows(generator, meter, progressions, seeds, seed, steps):
     return np.stack(tokens), np.stack(ids)
 
 
-def judge_typed(generator, real, train_melody, profile, meter, progressions, seeds, seed, finder):
+def judge_typed(models, real, baselines, profile, meter, progressions, seeds, seed, finder):
     """Rows {name: metrics} of the real held-out windows (`real`: melody, chords, previous, song of this
-    meter) and of the model and the baselines over the typed progressions."""
+    meter) and of the `models` {"model": the GAN, "lstm": ...} and the `baselines` {name: maker} over the
+    typed progressions (each model's songs over its own windows; the chords are the same)."""
     steps = meter.whole_bars(real["melody"].shape[1]) * meter.steps_per_bar
     mel, own = real["melody"][:, :steps], real["chords"][:, :steps // SLOT_STEPS]
     rows = {"real (held out)": metrics.summary(mel, own, meter)}
     rows["real (held out)"].update(
         diversity=metrics.real_diversity(mel, own, real["previous"], real["song"], meter=meter),
         classifier_accuracy=0.5, **novelty(mel, finder))
-    model, typed = typed_windows(generator, meter, progressions, seeds, seed, steps)
+    written = {}
+    for name, generator in models.items():
+        written[name], typed = typed_windows(generator, meter, progressions, seeds, seed, steps)
     rng = np.random.default_rng(seed)
-    makers = {"model": lambda ids, _profile, _rng: model.reshape(-1, steps), **all_baselines(train_melody)}
+    makers = {**{name: lambda ids, _profile, _rng, meter, t=t: t.reshape(-1, steps) for name, t in written.items()},
+              **baselines}
     pair = rng.choice(len(mel), len(typed))                     # a real window for each typed window
     for name, make in makers.items():
-        tokens = make(np.repeat(typed, seeds, 0), profile, rng)[:, :steps].reshape(len(typed), seeds, steps)
+        tokens = make(np.repeat(typed, seeds, 0), profile, rng, meter=meter)[:, :steps].reshape(
+            len(typed), seeds, steps)
         flat = tokens.reshape(-1, steps)
         row = metrics.summary(flat, np.repeat(typed, seeds, 0), meter)
         row["diversity"] = float(np.mean([metrics.diversity(t) for t in tokens]))

@@ -1,4 +1,5 @@
-"""Generator -> melody tokens: noise and conditions in, one phrase at a time, each after the steps before it."""
+"""Model -> melody tokens: a GAN's generator one phrase at a time (noise and conditions in), each after the
+steps before it; an LSTM (`numpy_runtime.NumpyLSTM`) one 16th at a time over the whole song."""
 
 import numpy as np
 
@@ -17,10 +18,51 @@ def sample_tokens(probs, temperature, rng):
     return (logits + gumbel).argmax(-1)
 
 
+def recurrent(model):
+    """The model as a `NumpyLSTM` if it is an LSTM (a NumpyLSTM, or the Keras network `LSTMTrainer.exported`
+    gives), else None."""
+    if getattr(model, "recurrent", False):
+        return model
+    if getattr(model, "name", None) == "lstm":
+        from ..models.numpy_runtime import NumpyLSTM
+
+        return NumpyLSTM.from_keras(model, model.context_steps)
+    return None
+
+
+def sample_steps(lstm, features, rng, previous=None, temperature=1.0):
+    """Tokens (N, steps) drawn one 16th at a time from `lstm` (a `NumpyLSTM`) over per-slot conditions
+    (N, slots, CONDITION_DIM), after `previous` (N, any steps; default `lstm.context_steps` rests), read as
+    in training: from REST, with no chord or meter, only each 16th's place in its slot."""
+    n, slots = np.shape(features)[:2]
+    if previous is None:
+        previous = np.full((n, lstm.context_steps), C.REST, np.int32)
+    prime = np.concatenate([np.full((n, 1), C.REST, np.int32), np.asarray(previous, np.int32)], 1)
+    state = lstm.initial_state(n)
+    context = prime.shape[1] - 1                      # the last previous token is the first step's input
+    parity = np.zeros((2, lstm.condition_dim), np.float32)
+    parity[1, -1] = 1                                 # before the phrase only the 16th's place is known
+    for k in range(context):
+        _, state = lstm.step(prime[:, k], lstm.conditions_part(parity[(k - context) % SLOT_STEPS]), state)
+    steps = slots * SLOT_STEPS
+    per_step = np.concatenate([np.repeat(np.asarray(features, np.float32), SLOT_STEPS, 1),
+                               np.broadcast_to((np.arange(steps) % SLOT_STEPS)[None, :, None], (n, steps, 1))], -1)
+    part = lstm.conditions_part(per_step)                    # (N, steps, 4 units), for all steps at once
+    out = np.zeros((n, steps), np.int32)
+    last = prime[:, -1]
+    for s in range(steps):
+        probs, state = lstm.step(last, part[:, s], state)
+        out[:, s] = last = sample_tokens(probs, temperature, rng)
+    return out
+
+
 def sample_phrases(generator, features, rng, previous=None, temperature=1.0, noise=None):
     """One phrase per row of `features` (N, slots, CONDITION_DIM): tokens (N, steps) drawn from the
     generator (Keras or `numpy_runtime.NumpyGenerator`) with `noise` (N, latent; default fresh from
-    `rng`); `previous` (N, context steps) defaults to rests."""
+    `rng`); `previous` (N, context steps) defaults to rests. An LSTM writes it step by step (no noise)."""
+    lstm = recurrent(generator)
+    if lstm is not None:
+        return sample_steps(lstm, features, rng, previous, temperature)
     n = len(features)
     if previous is None:
         previous = np.full((n, generator.inputs[2].shape[-1]), C.REST, np.int32)
@@ -39,7 +81,16 @@ def generate_melodies(generator, chord_features, meter, num_samples=1, seed=0, t
     it; of each phrase the whole bars are kept (4 of 4/4, 5 of 3/4 in 64 steps) and the next phrase
     starts after them, so any length works. `noises` (one (num_samples, latent) array a phrase)
     replays the phrases of an earlier call: the same music where the conditions are the same.
+    An LSTM writes the whole song in one pass, step by step, and uses no noise (it returns none).
     """
+    lstm = recurrent(generator)
+    if lstm is not None:
+        rng = np.random.default_rng(seed)
+        cond = conditions(np.repeat(np.asarray(chord_features)[None], num_samples, 0), meter)
+        prev = np.full((num_samples, lstm.context_steps), C.REST, np.int32)
+        if previous is not None and previous.shape[1]:
+            prev = np.concatenate([prev, previous], 1)[:, -lstm.context_steps:]
+        return sample_steps(lstm, cond, rng, prev, temperature).astype(np.uint8), []
     slots = generator.inputs[1].shape[1]
     context = generator.inputs[2].shape[-1]
     steps = slots * SLOT_STEPS

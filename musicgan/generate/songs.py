@@ -17,7 +17,7 @@ from ..harmony.progression import (
     repeat_bars,
 )
 from ..io.midi import max_bars, write_song
-from ..models.files import load_generator
+from ..models.files import load_model
 from .arrangement import render_song
 from .sampling import generate_melodies
 
@@ -128,7 +128,7 @@ def generate_songs(progression, models_dir="models", bars=None, out="out/song.mi
     plan = [(name, [[c.transposed(shift) for c in bar] for bar in section]) for name, section in plan]
     written = " ; ".join((f"{name}: " if name else "") + " | ".join(" ".join(c.symbol for c in bar) for bar in section)
                          for name, section in dict(plan).items())
-    generator, _, raw = load_generator(models_dir)
+    generator, _, raw = load_model(models_dir)
     meter = choose_meter(meter, raw, models_dir)
     sections = plan[0][0] != ""
     total = sum(len(b) for _, b in plan) if sections else bars or DEFAULT_BARS

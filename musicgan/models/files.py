@@ -1,4 +1,5 @@
-"""A model folder: generator.h5 and config.json, loaded and checked against each other, and written."""
+"""A model folder: generator.h5 (a GAN) or lstm.h5 (the LSTM) and config.json, loaded and checked against
+each other, and written."""
 
 import logging
 from pathlib import Path
@@ -9,17 +10,59 @@ from ..core.config import load_config, save_config
 from ..core.errors import ModelError
 from ..core.files import atomic_path
 
+FILES = {"gan": "generator.h5", "lstm": "lstm.h5"}          # the file generation reads, by config's model.kind
+TRAIN_FLAGS = {"gan": "", "lstm": " --model lstm"}
+NAMES = {"gan": "a GAN", "lstm": "an LSTM"}
+
+
+def load_model(models_dir, kind=None, engine="numpy"):
+    """(model, Config, raw config.json dict) of the folder, of the kind its config.json names (model.kind);
+    with `kind` ("gan", "lstm") a folder of the other kind is a ModelError saying so. A GAN comes as
+    `load_generator` gives it; an LSTM as a `numpy_runtime.NumpyLSTM` (no TensorFlow)."""
+    models_dir = Path(models_dir)
+    if not (models_dir / "config.json").exists() and kind != "lstm" and not (models_dir / FILES["gan"]).exists():
+        raise ModelError(f"no trained model at {models_dir / FILES['gan']}: train one with `python train.py "
+                         f"--models {models_dir}` (or pass --models DIR)")
+    cfg, raw = load_config(models_dir)
+    found = cfg.model.kind
+    if kind is not None and found != kind:
+        raise ModelError(f"{models_dir} holds {NAMES[found]} (config.json model.kind {found!r}), where {NAMES[kind]} "
+                         f"is expected: train one with `python train.py{TRAIN_FLAGS[kind]} --models DIR`")
+    if found == "gan":
+        return load_generator(models_dir, engine)
+    path = models_dir / FILES["lstm"]
+    if not path.exists():
+        raise ModelError(f"no trained LSTM at {path}: train one with `python train.py --model lstm --models "
+                         f"{models_dir}`")
+    from .numpy_runtime import NumpyLSTM, Unsupported
+
+    try:
+        model = NumpyLSTM.from_h5(path, cfg.representation.context_steps)
+    except (OSError, Unsupported) as e:
+        raise ModelError(f"cannot load {path} ({str(e).splitlines()[0][:100]}); retrain it with "
+                         f"`python train.py --model lstm --models {models_dir} --fresh`") from None
+    broken = _non_finite_weights(path)
+    if broken or model.condition_dim != C.STEP_CONDITION_DIM:
+        raise ModelError(f"{path} " + (f"holds weights that are not numbers (in {broken[0]})" if broken else
+                                       f"reads {model.condition_dim} numbers a step, not {C.STEP_CONDITION_DIM}")
+                         + f": retrain it with `python train.py --model lstm --models {models_dir} --fresh`")
+    return model, cfg, raw
+
 
 def load_generator(models_dir, engine="numpy"):
     """(generator, Config, raw config.json dict) from models_dir, checked against each other.
 
     engine "numpy" runs generator.h5 without TensorFlow (`numpy_runtime`) when it holds only layers
-    that module knows, else loads Keras, as engine "keras" always does.
+    that module knows, else loads Keras, as engine "keras" always does. A folder of an LSTM is a ModelError.
     """
     if engine not in ("numpy", "keras"):
         raise ModelError(f"engine must be numpy or keras, got {engine!r}")
     models_dir = Path(models_dir)
     path = models_dir / "generator.h5"
+    if (models_dir / "config.json").exists():
+        cfg, raw = load_config(models_dir)
+        if cfg.model.kind != "gan":
+            load_model(models_dir, "gan")            # raises, saying which kind it is
     if not path.exists():
         raise ModelError(f"no trained model at {path}: train one with `python train.py --models {models_dir}`"
                          " (or pass --models DIR)")

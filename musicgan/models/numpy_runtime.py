@@ -1,4 +1,4 @@
-"""The generator's forward pass in numpy, read from generator.h5 with h5py: generation without TensorFlow.
+"""The generator's forward pass (and the LSTM's steps) in numpy, read from .h5 with h5py: generation without TensorFlow.
 
 It follows the functional graph Keras saved in the file (`model_config`) for the layer kinds that
 `networks.build_generator` uses. A file with any other layer or option raises `Unsupported`, and
@@ -147,3 +147,74 @@ class NumpyGenerator:
             return values[name]
 
         return value(self.output_name)
+
+
+def _sigmoid(x):
+    return 0.5 * (1 + np.tanh(0.5 * x))          # = 1 / (1 + e^-x), without overflow
+
+
+class NumpyLSTM:
+    """The LSTM of `models.lstm` one step at a time in numpy: step(tokens (N,), conditions (N, D), state)
+    -> (probabilities (N, VOCAB), state). Built from lstm.h5 (`from_h5`) or a Keras model's weights
+    (`from_keras`); `context_steps` is how many tokens before a phrase it was trained to read."""
+    recurrent = True
+
+    def __init__(self, weights, context_steps):
+        """weights: {layer name: [arrays in Keras' order]} of the layers `models.lstm` names."""
+        embed = weights["lstm_embed"][0]                                     # (VOCAB, VOCAB)
+        cells, k = [], 1
+        while f"lstm_{k}" in weights:
+            cells.append([np.asarray(w, np.float32) for w in weights[f"lstm_{k}"]])   # kernel, recurrent, bias
+            k += 1
+        if not cells or len(weights["tokens"]) != 2:
+            raise Unsupported("no lstm_1 layer or no tokens layer")
+        kernel, recurrent, bias = cells[0]
+        e = embed.shape[1]
+        # the first cell's input part of a token is a row of this table: one-hot -> embedding -> kernel
+        self.token_table = (embed @ kernel[:e]).astype(np.float32)          # (VOCAB, 4 units)
+        self.condition_kernel = kernel[e:]                                  # (D, 4 units)
+        self.cells = [(None, recurrent, bias)] + cells[1:]
+        self.out_kernel, self.out_bias = (np.asarray(w, np.float32) for w in weights["tokens"])
+        self.condition_dim = self.condition_kernel.shape[0]
+        self.context_steps = context_steps
+
+    @classmethod
+    def from_h5(cls, path, context_steps):
+        with h5py.File(path, "r") as f:
+            try:
+                groups = f["model_weights"]
+                weights = {name: [np.asarray(groups[name][w], np.float32) for w in groups[name].attrs["weight_names"]]
+                           for name in groups if len(groups[name].attrs.get("weight_names", []))}
+            except (KeyError, TypeError, ValueError) as e:
+                raise Unsupported(f"no Keras model weights in the file ({e})") from None
+        try:
+            return cls(weights, context_steps)
+        except (KeyError, IndexError, ValueError) as e:
+            raise Unsupported(f"{type(e).__name__}: {e}") from None
+
+    @classmethod
+    def from_keras(cls, model, context_steps):
+        return cls({layer.name: [np.asarray(w) for w in layer.get_weights()] for layer in model.layers
+                    if layer.get_weights()}, context_steps)
+
+    def initial_state(self, n):
+        units = [r.shape[0] for _, r, _ in self.cells]
+        return [(np.zeros((n, u), np.float32), np.zeros((n, u), np.float32)) for u in units]
+
+    def conditions_part(self, conditions):
+        """(..., 4 units): what the conditions add to the first cell's gates; computed for a whole song at once."""
+        return np.asarray(conditions, np.float32) @ self.condition_kernel
+
+    def step(self, tokens, conditions_part, state):
+        """One 16th for N melodies: the token before the step (N,) and `conditions_part` (N, 4 units) of the
+        step -> (probabilities of the step's token (N, VOCAB), the new state)."""
+        x, new = None, []
+        for k, ((kernel, recurrent, bias), (h, c)) in enumerate(zip(self.cells, state)):
+            z = (self.token_table[tokens] + conditions_part if k == 0 else x @ kernel) + h @ recurrent + bias
+            i, f, g, o = np.split(z, 4, axis=-1)                  # Keras' gate order
+            c = _sigmoid(f) * c + _sigmoid(i) * np.tanh(g)
+            x = h = _sigmoid(o) * np.tanh(c)
+            new.append((h, c))
+        logits = x @ self.out_kernel + self.out_bias
+        e = np.exp(logits - logits.max(-1, keepdims=True))
+        return e / e.sum(-1, keepdims=True), new

@@ -87,10 +87,11 @@ class EpochEnd:
 
 
 def save_models(gan, models_dir, cfg, extra, generator_only=False):
-    """generator.h5, discriminator.h5, gan.h5 (or the generator only) and config.json, in float32."""
+    """generator.h5, discriminator.h5, gan.h5 (or the generator only) and config.json, in float32; for an
+    LSTM lstm.h5 and config.json."""
     generator, discriminator = gan.exported(discriminator=not generator_only)
-    models = [("generator", generator)]
-    if not generator_only:
+    models = [("lstm" if cfg.model.kind == "lstm" else "generator", generator)]
+    if discriminator is not None:
         models += [("discriminator", discriminator), ("gan", networks.build_gan(generator, discriminator))]
     save_model_files(models, models_dir, cfg, extra)
 

@@ -26,6 +26,7 @@ from ..data.pipeline import iterations_per_epoch
 from . import checkpoints as ckpts
 from . import distribute, precision
 from .hooks import EpochEnd
+from .lstm import LSTMTrainer
 from .privacy import PrivateGAN
 from .signals import StopSignals
 from .trainer import GAN, TrainingError
@@ -55,7 +56,7 @@ def train(cfg, data_dir="data", models_dir="models", cache_dir=None, resume=Fals
           progress=True, print_fn=print, jobs=None, command=None, strategy=None):
     """Train on every MIDI file under data_dir; write checkpoints, logs, samples and .h5 to models_dir.
 
-    Returns the trained `GAN`. SIGINT (Ctrl-C), SIGTERM and SIGHUP stop it after the iteration in
+    Returns the trained `GAN` (or `LSTMTrainer`, when cfg.model.kind is "lstm"). SIGINT (Ctrl-C), SIGTERM and SIGHUP stop it after the iteration in
     progress, save a checkpoint and raise `Interrupted`; a diverging loss raises TrainingError. Under a
     multi-worker `strategy` only the chief writes models_dir: the others run the same loop into a
     temporary folder, removed at the end, and take the chief's state at the start (so --resume needs
@@ -92,7 +93,7 @@ def train(cfg, data_dir="data", models_dir="models", cache_dir=None, resume=Fals
 def _train(cfg, run, strategy, multi, stop):
     _check_start(cfg, run)
     corpus, rows, source = _training_rows(cfg, run)
-    gan = (PrivateGAN if cfg.privacy.dp else GAN)(cfg, strategy)
+    gan = (LSTMTrainer if cfg.model.kind == "lstm" else PrivateGAN if cfg.privacy.dp else GAN)(cfg, strategy)
     summary = batch_summary(cfg, gan.epoch_size(rows), strategy.num_replicas_in_sync)
     if summary["iterations_per_epoch"] == 0:
         raise TrainingError(f"batch size {cfg.train.batch_size} is larger than the {len(rows.melody)} samples and "
@@ -235,14 +236,14 @@ def _run_epoch(gan, rows, cfg, run, epoch, iters, stop, saved):
             step = epoch * iters + int(gan.iteration.numpy())
             gan.set_learning_rates(step, iters)
             out = gan.train_batch(batch, step)
-            bad = [k for k in ("d_loss", "g_loss") if k in out and not abs(out[k]) <= cfg.train.max_loss]
+            bad = [k for k in ("d_loss", "g_loss", "loss") if k in out and not abs(out[k]) <= cfg.train.max_loss]
             if bad:
                 raise _diverged(bad[0], out[bad[0]], epoch, int(gan.iteration.numpy()) + 1, cfg, run, saved)
             gan.iteration.assign_add(1)
             for k, v in out.items():
                 sums[k] = sums.get(k, 0.0) + v
                 counts[k] = counts.get(k, 0) + 1
-            bar.set_postfix({k: f"{sums[k] / counts[k]:.3f}" for k in ("d_loss", "g_loss", "d_real", "d_fake")
+            bar.set_postfix({k: f"{sums[k] / counts[k]:.3f}" for k in ("d_loss", "g_loss", "d_real", "d_fake", "loss")
                              if k in sums}, refresh=False)
             if stop.signum and int(gan.iteration.numpy()) < iters:   # the last one ends the epoch first
                 complete = False
@@ -270,7 +271,8 @@ def batch_summary(cfg, samples, replicas=1):
             "per_replica_batch": t.batch_size // replicas, "iterations_per_epoch": iters,
             "epochs": t.epochs, "total_steps": iters * t.epochs,
             "lr_scaling": t.lr_scaling, "lr_factor": t.lr_factor(),
-            "g_lr": t.g_lr * t.lr_factor(), "d_lr": t.d_lr * t.lr_factor(),
+            **({"lstm_lr": t.lstm_lr * t.lr_factor()} if cfg.model.kind == "lstm" else
+               {"g_lr": t.g_lr * t.lr_factor(), "d_lr": t.d_lr * t.lr_factor()}),
             "warmup_steps": math.ceil(t.warmup_epochs * iters) if t.lr_scaling not in ("none", "auto") else 0}
 
 
@@ -280,6 +282,7 @@ def format_batch_summary(s):
     return (f"samples N={s['samples']}  batch B={s['batch_size']} (global = {replicas} x {s['per_replica_batch']})  "
             f"iterations/epoch={s['iterations_per_epoch']} ({rule}(N/B))  epochs={s['epochs']}  "
             f"total steps={s['total_steps']}\n"
-            f"learning rates: G {s['g_lr']:.3g}  D {s['d_lr']:.3g}  (base x {s['lr_factor']:.3g}, "
+            + (f"learning rate: LSTM {s['lstm_lr']:.3g}" if "lstm_lr" in s else
+               f"learning rates: G {s['g_lr']:.3g}  D {s['d_lr']:.3g}") + f"  (base x {s['lr_factor']:.3g}, "
             f"scaling {s['lr_scaling']}, warmup {s['warmup_steps']} steps)")
 
