@@ -33,10 +33,11 @@ SAMPLE_METERS = 4                            # sample songs in at most this many
 class EpochEnd:
     """The hooks of one run, called once per finished epoch with its log row."""
 
-    def __init__(self, gan, cfg, models_dir, corpus, summary, command, print_fn, source=None):
+    def __init__(self, gan, cfg, models_dir, corpus, summary, command, print_fn, source=None, facts=None):
         self.gan, self.cfg, self.models_dir = gan, cfg, Path(models_dir)
         self.summary, self.command, self.print_fn = summary, command, print_fn
         self.source = {"corpus": source} if source else {}      # what `musicgan evaluate --data` is checked against
+        self.source.update(facts or {})                         # e.g. the public model it started from
         self.watch = QualityWatch(corpus.melody, corpus.chords, corpus.meter, cfg.train.seed)
         self.meters = corpus.meters()
         self.log_path = self.models_dir / "training_log.csv"
