@@ -43,6 +43,19 @@ def epsilon(noise_multiplier, q, steps, delta, accountant="rdp"):
     return float(acc.get_epsilon(delta))
 
 
+def noise_for(target, q, steps, delta, accountant="pld"):
+    """The smallest noise multiplier σ (to 3 digits) whose ε after `steps` is at most `target`:
+    what to pass as --dp-noise-multiplier to spend ε = target over a planned run."""
+    lo, hi = 0.3, 64.0
+    if epsilon(hi, q, steps, delta, accountant) > target:
+        raise TrainingError(f"ε = {target:g} needs σ above {hi:g} for {steps} steps at q = {q:.3g}: take fewer "
+                            "steps (epochs) or a smaller batch")
+    while hi - lo > 1e-3 * hi:
+        mid = (lo + hi) / 2
+        lo, hi = (lo, mid) if epsilon(mid, q, steps, delta, accountant) <= target else (mid, hi)
+    return round(hi, 3)
+
+
 def epsilons(pl, steps):
     """The three ε figures of the log, rounded."""
     return {f"epsilon_{a}": round(epsilon(pl["noise_multiplier"], pl["q"], steps, pl["delta"], a), 4)
