@@ -58,7 +58,7 @@ def test_a_public_model_leaves_its_corpus_hashes_and_a_private_one_none(public, 
     assert init["config_hash"] == pretrained.config_hash(pretrained.load_config(public / "public")[0])
     privacy_record = record["batch"]["privacy"]
     assert privacy_record["units"] == 9 and privacy_record["steps"] == 3 and privacy_record["epsilon_pld"] > 0
-    assert any("none of its 2 corpus files is in the training folder" in s for s in said)
+    assert any("none of its corpus's 2 distinct files is in the training folder" in s for s in said)
 
 
 def test_the_run_starts_from_the_public_weights(public, private):

@@ -20,8 +20,15 @@ def plan(cfg, unit_id):
     if p.delta >= 1 / n:
         raise TrainingError(f"--dp-delta {p.delta:g} is not below 1/N = {1 / n:.3g} ({n} {p.unit}s): with it one "
                          "unit could leak whole; pass a smaller --dp-delta")
-    return {"unit": p.unit, "units": n, "q": b / n, "iterations_per_epoch": -(-n // b),
-            "noise_multiplier": p.noise_multiplier, "l2_clip": p.l2_clip, "delta": p.delta}
+    out = {"unit": p.unit, "units": n, "q": b / n, "iterations_per_epoch": -(-n // b),
+           "noise_multiplier": p.noise_multiplier, "l2_clip": p.l2_clip, "delta": p.delta}
+    if p.target_epsilon is not None:        # the σ that would spend the target over every planned epoch, by
+        try:                                # RDP: 10x faster to search than PLD and above it, so safe by both
+            out["noise_for_target"] = noise_for(p.target_epsilon, b / n, out["iterations_per_epoch"] * cfg.train.epochs,
+                                                p.delta, "rdp")
+        except TrainingError:
+            pass
+    return out
 
 
 def epsilon(noise_multiplier, q, steps, delta, accountant="rdp"):
@@ -71,4 +78,6 @@ def over_budget(pl, steps, target):
 def format_plan(pl):
     return (f"differential privacy: unit {pl['unit']} ({pl['units']}), Poisson sampling q = B/N = {pl['q']:.4g}, "
             f"{pl['iterations_per_epoch']} steps/epoch = ceil(N/B), noise σ = {pl['noise_multiplier']:g}, "
-            f"clip C = {pl['l2_clip']:g}, δ = {pl['delta']:g}")
+            f"clip C = {pl['l2_clip']:g}, δ = {pl['delta']:g}"
+            + (f"\n(--dp-noise-multiplier {pl['noise_for_target']:g} would spend ε = the target over all the epochs)"
+               if "noise_for_target" in pl else ""))

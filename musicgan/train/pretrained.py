@@ -59,7 +59,7 @@ def start(gan, cfg, models_dir, resumed, files, print_fn=print):
               "corpus": raw.get("corpus"), "config_hash": config_hash(public),
               "weights_sha256": _weights_hash(folder), "corpus_hashes": where, "optimizer": t.init_optimizer}
     print_fn(f"starting from {folder} (epoch {record['epochs_trained']}, corpus {_corpus_name(raw)}): both networks"
-             f"{' and optimizers' if t.init_optimizer else ''}; none of its {len(hashes)} corpus files is in "
+             f"{' and optimizers' if t.init_optimizer else ''}; none of its corpus's {len(hashes)} distinct files is in "
              "the training folder")
     return record, hashes
 
