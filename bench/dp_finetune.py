@@ -4,7 +4,7 @@ command of this script, which prints and runs the real `train.py` and `musicgan 
 python -m bench.dp_finetune --public models/folk --out runs/dpft ROW [ROW ...]
 ROW: public (the public model alone, judged on the held-out chorales), eps1 / eps3 / eps8 (DP
 fine-tuning at ε = 1, 3, 8, unit phrase), eps8-song (unit song), plain (non-private fine-tuning),
-or ROW:blocks=K,batch=B,epochs=E,lr=X to vary one. σ is computed so that the planned steps end at ε
+or ROW:blocks=K,batch=B,epochs=E,lr=X,glr=Y to vary one (glr: G's rate, default lr). σ is computed so that the planned steps end at ε
 (PLD, δ = 1e-5); --dp-target-epsilon guards it. A row whose evaluation.json exists is not re-run
 (delete its folder to redo it). Ends with the table of every row done so far under --out.
 """
@@ -42,7 +42,7 @@ def settings(name):
     s = {**DP, **ROWS[base]}
     for part in filter(None, extra.split(",")):
         k, v = part.split("=")
-        s[k] = None if v == "all" else float(v) if k == "lr" else int(v)
+        s[k] = None if v == "all" else float(v) if k in ("lr", "glr") else int(v)
     return s
 
 
@@ -58,7 +58,7 @@ def commands(name, public, out, windows=2048):
     s = settings(name)
     folder.mkdir(parents=True, exist_ok=True)
     (folder.parent / f"{folder.name}.json").write_text(json.dumps(
-        {"train": {"g_lr": s["lr"], "d_lr": s["lr"], "save_every": 1000, "sample_every": 1000}}))
+        {"train": {"g_lr": s.get("glr") or s["lr"], "d_lr": s["lr"], "save_every": 1000, "sample_every": 1000}}))
     train = [py, "train.py", "--init-from", str(public), "--data", DATA, "--models", str(folder), "--fresh",
              "--quiet", "--batch-size", str(s["batch"]), "--epochs", str(s["epochs"]),
              "--config", str(folder.parent / f"{folder.name}.json")]
