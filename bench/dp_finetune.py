@@ -4,7 +4,8 @@ command of this script, which prints and runs the real `train.py` and `musicgan 
 python -m bench.dp_finetune --public models/folk --out runs/dpft ROW [ROW ...]
 ROW: public (the public model alone, judged on the held-out chorales), eps1 / eps3 / eps8 (DP
 fine-tuning at ε = 1, 3, 8, unit phrase), eps8-song (unit song), plain (non-private fine-tuning),
-or ROW:blocks=K,batch=B,epochs=E,lr=X,glr=Y to vary one (glr: G's rate, default lr). σ is computed so that the planned steps end at ε
+noise (the DP fine-tuning with σ = 1000, ε ≈ 0: what the steps do without the private
+signal, the control), or ROW:blocks=K,batch=B,epochs=E,lr=X,glr=Y to vary one (glr: G's rate, default lr). σ is computed so that the planned steps end at ε
 (PLD, δ = 1e-5); --dp-target-epsilon guards it. A row whose evaluation.json exists is not re-run
 (delete its folder to redo it). Ends with the table of every row done so far under --out.
 """
@@ -21,7 +22,8 @@ DELTA = 1e-5
 DP = {"blocks": 1, "batch": 256, "epochs": 10, "lr": 5e-5, "unit": "phrase"}
 ROWS = {"eps1": {"epsilon": 1.0}, "eps3": {"epsilon": 3.0}, "eps8": {"epsilon": 8.0},
         "eps8-song": {"epsilon": 8.0, "unit": "song", "batch": 64},
-        "plain": {"epsilon": None, "blocks": None, "batch": 64, "epochs": 2}}
+        "plain": {"epsilon": None, "blocks": None, "batch": 64, "epochs": 2},
+        "noise": {"epsilon": None, "sigma": 1000.0}}     # the DP run with the private signal drowned: the control
 SHOWN = ("chord_tone_ratio", "notes_per_bar", "pitch_class_entropy", "mean_abs_interval", "diversity",
          "copy_rate", "classifier_accuracy", "distance")
 
@@ -64,13 +66,14 @@ def commands(name, public, out, windows=2048):
              "--config", str(folder.parent / f"{folder.name}.json")]
     if s["blocks"] is not None:
         train += ["--d-train-blocks", str(s["blocks"])]
-    if s["epsilon"] is not None:
+    if s["epsilon"] is not None or "sigma" in s:
         n = units(s["unit"])
         steps = -(-n // s["batch"]) * s["epochs"]
-        sigma = accounting.noise_for(s["epsilon"], s["batch"] / n, steps, DELTA)
+        sigma = s.get("sigma") or accounting.noise_for(s["epsilon"], s["batch"] / n, steps, DELTA)
         s.update(units=n, steps=steps, sigma=sigma)
-        train += ["--dp", "--dp-unit", s["unit"], "--dp-delta", str(DELTA), "--dp-noise-multiplier", str(sigma),
-                  "--dp-target-epsilon", str(s["epsilon"])]
+        train += ["--dp", "--dp-unit", s["unit"], "--dp-delta", str(DELTA), "--dp-noise-multiplier", str(sigma)]
+        if s["epsilon"] is not None:
+            train += ["--dp-target-epsilon", str(s["epsilon"])]
     return folder, [train, evaluate], s
 
 
