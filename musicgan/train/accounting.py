@@ -2,6 +2,7 @@
 and the plan of a private epoch."""
 
 import logging
+import math
 
 import numpy as np
 
@@ -60,7 +61,7 @@ def noise_for(target, q, steps, delta, accountant="pld"):
     while hi - lo > 1e-3 * hi:
         mid = (lo + hi) / 2
         lo, hi = (lo, mid) if epsilon(mid, q, steps, delta, accountant) <= target else (mid, hi)
-    return round(hi, 3)
+    return math.ceil(hi * 1000) / 1000             # up: rounded down it could spend more than the target
 
 
 def epsilons(pl, steps):
