@@ -1,4 +1,4 @@
-"""The model committed in models/chorales/ loads, matches its config and writes a song (what `make demo` runs)."""
+"""The models committed in models/ (chorales, chorales-dp) load, match their configs and write a song (what `make demo` runs)."""
 
 from pathlib import Path
 
@@ -29,3 +29,16 @@ def test_shipped_generator_knows_its_meters_and_writes_a_waltz(tmp_path):
     pm = pretty_midi.PrettyMIDI(str(path))
     assert meta["meter"] == "3/4" and [(t.numerator, t.denominator) for t in pm.time_signature_changes] == [(3, 4)]
     assert len(pm.get_downbeats()) >= 8 and len(pm.instruments[0].notes) >= 8
+
+
+def test_shipped_private_model_records_its_guarantee_and_its_public_start(tmp_path):
+    private = MODELS.parent / "chorales-dp"
+    _, cfg, raw = load_generator(private)
+    record = raw["batch"]["privacy"]
+    assert cfg.privacy.dp and record["unit"] == "phrase" and record["delta"] == 1e-5
+    assert record["epsilon_pld"] <= 8 and record["steps"] == raw["epochs_trained"] * record["iterations_per_epoch"]
+    assert raw["init_from"]["epochs_trained"] >= 1 and raw["init_from"]["corpus"]["files"] > 10000   # the folk model
+    assert not (private / "corpus_hashes.txt").exists()          # a private model lists no files
+    [(path, _)] = generate_songs("C G Am F", private, bars=8, out=tmp_path / "p.mid", seed=1)
+    pitches = np.array([n.pitch for n in pretty_midi.PrettyMIDI(str(path)).instruments[0].notes])
+    assert len(pitches) >= 8 and pitches.min() >= C.MIN_PITCH and pitches.max() <= C.MAX_PITCH
