@@ -166,3 +166,14 @@ def test_fine_tuning_flags_and_their_errors():
         train_config(build_train_parser().parse_args(["--d-train-blocks", "1"]))
     with pytest.raises(ConfigError, match="d_train_blocks must be 0-4"):
         TrainConfig(init_from="x", d_train_blocks=5)
+
+
+def test_a_resumed_fine_tuning_keeps_its_record_and_does_not_reload_the_public_weights(public, private, tmp_path):
+    cfg = small(init_from=str(public / "public"), epochs=1)
+    training.train(cfg, private, tmp_path / "m", progress=False, print_fn=str, jobs=1)
+    first = json.loads((tmp_path / "m" / "config.json").read_text())["init_from"]
+    cfg.train.epochs = 2
+    said = []
+    gan = training.train(cfg, private, tmp_path / "m", resume=True, progress=False, print_fn=said.append, jobs=1)
+    assert json.loads((tmp_path / "m" / "config.json").read_text())["init_from"] == first
+    assert not any(s.startswith("starting from") for s in said) and int(gan.epoch.numpy()) == 2
