@@ -49,8 +49,11 @@ def test_a_public_model_leaves_its_corpus_hashes_and_a_private_one_none(public, 
     assert len(saved) == 2 and all(len(h) == 16 for h in saved)
     cfg = small(dp=True, init_from=str(public / "public"))
     said = []
+    (tmp_path / "dp").mkdir()
+    (tmp_path / "dp" / pretrained.HASHES).write_text("0123456789abcdef\n")    # an earlier model's, in the folder
     training.train(cfg, private, tmp_path / "dp", progress=False, print_fn=said.append, jobs=1)
     assert not (tmp_path / "dp" / pretrained.HASHES).exists()    # it would tell who is in the private set
+    assert not (tmp_path / "dp" / "checkpoints" / pretrained.HASHES).exists()
     record = json.loads((tmp_path / "dp" / "config.json").read_text())
     init = record["init_from"]
     assert init["folder"] == str((public / "public").resolve()) and init["epochs_trained"] == 1

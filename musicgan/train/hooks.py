@@ -21,6 +21,7 @@ from ..io.midi import write_song
 from ..models import gan as networks
 from ..models.files import save_models as save_model_files
 from .checkpoints import one_line
+from .pretrained import export_hashes
 from .trainer import TrainingError
 
 SAMPLE_PROGRESSIONS = ("C G Am F", "Am F C G", "Dm7 G7 Cmaj7 Cmaj7")
@@ -85,6 +86,7 @@ class EpochEnd:
         save_models(self.gan, self.models_dir, self.cfg, {"batch": self.summary, "epochs_trained": done,
                                                           "command": self.command, "meters": self.meters,
                                                           **self.source})
+        export_hashes(self.models_dir)
 
 
 def save_models(gan, models_dir, cfg, extra, generator_only=False):

@@ -95,7 +95,7 @@ def _train(cfg, run, strategy, multi, stop):
     gan = (PrivateGAN if cfg.privacy.dp else GAN)(cfg, strategy)
     init, inherited = pretrained.start(gan, cfg, run.models_dir, run.resume, corpus.files, run.print_fn)
     if not (run.resume or cfg.privacy.dp):       # a private run's file hashes would say who is in it
-        pretrained.write_hashes(run.models_dir, corpus.files, inherited)
+        pretrained.write_hashes(run.checkpoints, corpus.files, inherited)     # exported with the .h5 files
     summary = batch_summary(cfg, gan.epoch_size(rows), strategy.num_replicas_in_sync)
     if summary["iterations_per_epoch"] == 0:
         raise TrainingError(f"batch size {cfg.train.batch_size} is larger than the {len(rows.melody)} samples and "

@@ -3,8 +3,8 @@ representation and network sizes and that the training folder holds none of its 
 content hash), load both networks (and, if asked, both optimizers' state), and freeze the
 discriminator layers that are not fine-tuned.
 
-A model folder carries the content hashes of its corpus's files in `corpus_hashes.txt`, written when
-its training starts, so that the check works where the public corpus is not (a shipped model). A
+A model folder carries the content hashes of its corpus's files in `corpus_hashes.txt`, exported with
+its .h5 files, so that the check works where the public corpus is not (a shipped model). A
 private (--dp) run writes none: a list of its files' hashes would tell whoever holds a file whether it
 was trained on, the very thing DP hides. A folder without the file (made before it existed) is
 checked against the corpus folder its config.json names, when that is here and unchanged.
@@ -118,10 +118,23 @@ def public_hashes(folder, raw):
                      f"none of its training songs: put back its corpus, or start from a model that has {HASHES}")
 
 
-def write_hashes(models_dir, files, inherited=()):
-    """models_dir/corpus_hashes.txt: the hashes of `files` and of what the run started from, one a line."""
+def write_hashes(folder, files, inherited=()):
+    """folder/corpus_hashes.txt: the hashes of `files` and of what the run started from, one a line. A run
+    writes it beside its checkpoints at its start (so a resumed run has it), and `export_hashes` copies
+    it beside each export of the .h5 files."""
     hashes = sorted(set(content_hashes(files)) | set(inherited))
-    write_text(Path(models_dir) / HASHES, "".join(f"{h}\n" for h in hashes))
+    write_text(Path(folder) / HASHES, "".join(f"{h}\n" for h in hashes))
+
+
+def export_hashes(models_dir):
+    """The run's corpus_hashes.txt beside the .h5 files just exported, or none (a private run's: and an
+    earlier run's file would describe another model)."""
+    models_dir = Path(models_dir)
+    mine, out = models_dir / "checkpoints" / HASHES, models_dir / HASHES
+    if mine.exists():
+        write_text(out, mine.read_text())
+    elif out.exists():
+        out.unlink()
 
 
 def load_networks(gan, folder):
