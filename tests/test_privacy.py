@@ -203,3 +203,16 @@ def test_dp_settings_from_the_command_line_and_their_errors(tmp_path):
     with pytest.raises(trainer.TrainingError, match="larger than the 3 songs"):
         accounting.plan(dp_config(unit="song"), np.arange(3))
     assert "Poisson" in build_train_parser().format_help()
+
+
+def test_noise_for_spends_the_target_epsilon_and_no_more():
+    sigma = accounting.noise_for(3.0, 0.1, 100, 1e-5, "rdp")          # 100 steps at q = 0.1
+    assert accounting.epsilon(sigma, 0.1, 100, 1e-5, "rdp") <= 3.0 < accounting.epsilon(sigma * 0.99, 0.1, 100,
+                                                                                          1e-5, "rdp")
+    assert accounting.noise_for(1.0, 0.1, 100, 1e-5, "rdp") > sigma > accounting.noise_for(8.0, 0.1, 100, 1e-5, "rdp")
+    with pytest.raises(trainer.TrainingError, match="needs σ above 64"):
+        accounting.noise_for(0.01, 0.9, 1000, 1e-5)
+    plan = accounting.plan(dp_config(target_epsilon=3.0), np.arange(40))      # 2 epochs of 10 steps at q = 0.1
+    assert plan["noise_for_target"] == accounting.noise_for(3.0, 0.1, 20, 1e-5, "rdp")
+    assert "--dp-noise-multiplier" in accounting.format_plan(plan)
+    assert "noise_for_target" not in accounting.plan(dp_config(), np.arange(40))

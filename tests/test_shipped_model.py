@@ -1,4 +1,5 @@
-"""The models committed in models/STYLE/ load, match their config and write songs (what `make demo` runs)."""
+"""The models committed in models/ (each STYLE, its LSTM rival, chorales-dp) load, match their configs and
+write songs (what `make demo` runs)."""
 
 from pathlib import Path
 
@@ -55,3 +56,15 @@ def test_shipped_lstm_beside_the_gan_writes_a_song_on_the_gan_s_split(tmp_path):
     [(path, _)] = generate_songs("C G Am F", MODELS / "lstm", bars=8, out=tmp_path / "s.mid", seed=1)
     pitches = np.array([n.pitch for n in pretty_midi.PrettyMIDI(str(path)).instruments[0].notes])
     assert len(pitches) >= 8 and np.abs(np.diff(pitches)).max() <= 12
+
+def test_shipped_private_model_records_its_guarantee_and_its_public_start(tmp_path):
+    private = MODELS.parent / "chorales-dp"
+    _, cfg, raw = load_generator(private)
+    record = raw["batch"]["privacy"]
+    assert cfg.privacy.dp and record["unit"] == "phrase" and record["delta"] == 1e-5
+    assert record["epsilon_pld"] <= 8 and record["steps"] == raw["epochs_trained"] * record["iterations_per_epoch"]
+    assert raw["init_from"]["epochs_trained"] >= 1 and raw["init_from"]["corpus"]["files"] > 10000   # the folk model
+    assert not (private / "corpus_hashes.txt").exists()          # a private model lists no files
+    [(path, _)] = generate_songs("C G Am F", private, bars=8, out=tmp_path / "p.mid", seed=1)
+    pitches = np.array([n.pitch for n in pretty_midi.PrettyMIDI(str(path)).instruments[0].notes])
+    assert len(pitches) >= 8 and pitches.min() >= C.MIN_PITCH and pitches.max() <= C.MAX_PITCH

@@ -285,7 +285,8 @@ def test_fresh_deletes_the_old_runs_best_samples_and_log(corpus_dir, straight, t
     monkeypatch.setattr(training, "prepare", started)
     with pytest.raises(Killed):
         training.train(tiny_config(epochs=1), corpus_dir, folder, fresh=True, progress=False, print_fn=str)
-    assert sorted(p.name for p in folder.iterdir()) == ["config.json", "discriminator.h5", "gan.h5", "generator.h5"]
+    assert sorted(p.name for p in folder.iterdir()) == ["config.json", "corpus_hashes.txt", "discriminator.h5",
+                                                        "gan.h5", "generator.h5"]
     with pytest.raises(trainer.TrainingError, match=r"holds best/ and samples/ of an earlier run: start over with "
                        "--fresh"):          # nor may a plain start mix with an earlier run's best and samples
         (folder / "best").mkdir()

@@ -82,9 +82,25 @@ def build_train_parser():
                    "samples and .h5 every epoch")
     p.add_argument("--jobs", type=int, help="processes reading MIDI (default: all cores)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    _init_flags(p)
     _privacy_flags(p)
     _distribution_flags(p)
     return p
+
+
+def _init_flags(p):
+    g = p.add_argument_group(
+        "fine-tuning a public model", "--init-from starts both networks from a model folder trained on public "
+        "music (same representation and sizes), then trains on --data, privately with --dp: the accountant "
+        "covers --data only. Refused under --dp if --data holds a file of the public model's corpus "
+        "(by content hash). See README, 'Private songs: start from a public model'.")
+    g.add_argument("--init-from", metavar="DIR", help="model folder to start from (generator.h5, "
+                   "discriminator.h5, config.json)")
+    g.add_argument("--init-optimizer", action="store_true", help="also take both optimizers' state from the "
+                   "newest checkpoint in DIR/checkpoints")
+    g.add_argument("--d-train-blocks", type=int, metavar="K", help="train only the last K of the discriminator's "
+                   "4 blocks and its head, the rest frozen from --init-from (0: the head alone, 82k of its "
+                   "459k weights): less noise and cheaper per-example gradients under --dp (default: all)")
 
 
 def _privacy_flags(p):
@@ -148,7 +164,8 @@ def train_config(args):
     flags = {"epochs": args.epochs, "batch_size": args.batch_size, "seed": args.seed, "loss": args.loss,
              "d_steps": args.d_steps, "lr_scaling": args.lr_scaling,
              "drop_remainder": args.drop_remainder or None, "holdout": args.holdout,
-             "holdout_by": args.holdout_by, "precision": args.precision}
+             "holdout_by": args.holdout_by, "precision": args.precision, "init_from": args.init_from,
+             "init_optimizer": args.init_optimizer or None, "d_train_blocks": args.d_train_blocks}
     data["train"].update({k: v for k, v in flags.items() if v is not None})
     if args.model:
         data["model"]["kind"] = args.model

@@ -153,6 +153,10 @@ class TrainConfig:
     precision: str = "auto"       # float32, or mixed bfloat16 / float16; auto: what the hardware
                                   # multiplies fastest (train/precision.py), decided at the start
     seed: int = 0
+    init_from: str = None         # a model folder both networks start from (public pretraining), or None
+    init_optimizer: bool = False  # also take both optimizers' state from init_from's newest checkpoint
+    d_train_blocks: int = None    # train only the last this many of D's 4 blocks + its head (the rest frozen
+                                  # from init_from); None: every layer
 
     def __post_init__(self):
         _check(self.epochs >= 1, f"epochs must be at least 1, got {self.epochs}")
@@ -172,6 +176,11 @@ class TrainConfig:
                f"holdout_by must be one of {', '.join(HOLDOUT_BY)}, got {self.holdout_by!r}")
         _check(self.precision in PRECISIONS,
                f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
+        _check(self.d_train_blocks is None or 0 <= self.d_train_blocks <= 4,
+               f"d_train_blocks must be 0-4 (of the discriminator's 4 blocks), got {self.d_train_blocks}")
+        _check(self.init_from or (self.d_train_blocks is None and not self.init_optimizer),
+               "--d-train-blocks and --init-optimizer need --init-from: layers frozen at their random "
+               "start, or no optimizer state to take, would be no fine-tuning")
 
     def for_replicas(self, replicas):
         """This config with 'auto' scaling decided: linear for a distributed batch above the reference.
@@ -226,6 +235,8 @@ class Config:
         _check(not (self.privacy.dp and self.model.kind == "lstm"),
                "--dp trains the GAN's discriminator privately; the LSTM reads the music itself: train it "
                "without --dp")
+        _check(not (self.model.kind == "lstm" and (self.train.init_from or self.train.d_train_blocks is not None)),
+               "--init-from and --d-train-blocks start and freeze a GAN's networks; the LSTM trains from scratch")
 
     def to_dict(self):
         return dataclasses.asdict(self)

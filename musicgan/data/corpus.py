@@ -66,6 +66,26 @@ def fingerprint(data_dir, files):
     return {"path": str(Path(data_dir).resolve()), "files": len(files), "fingerprint": digest.hexdigest()[:16]}
 
 
+def content_hashes(files):
+    """{hash: path}: the first 16 hex digits of each file's SHA-256, so that a copy of a file is found
+    under any name or folder. As prepare, it opens only regular files of at most MAX_FILE_BYTES (a FIFO
+    would block, /dev/zero never end) and passes over one it cannot read: those are never training data."""
+    import stat
+
+    found = {}
+    for f in files:
+        try:
+            info = os.stat(f)
+            if not stat.S_ISREG(info.st_mode) or info.st_size > C.MAX_FILE_BYTES:
+                continue
+            with open(f, "rb") as handle:
+                data = handle.read(C.MAX_FILE_BYTES + 1)
+        except OSError:
+            continue
+        found.setdefault(hashlib.sha256(data).hexdigest()[:16], str(f))
+    return found
+
+
 def read_file(path, rep):
     """(entry, arrays or None) for one file; never raises for a bad file, and gives up on one that
     takes longer than MAX_READ_SECONDS (in the main thread of its process, where a timer can interrupt it)."""

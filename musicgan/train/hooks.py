@@ -21,6 +21,7 @@ from ..io.midi import write_song
 from ..models import gan as networks
 from ..models.files import save_models as save_model_files
 from .checkpoints import one_line
+from .pretrained import export_hashes
 from .trainer import TrainingError
 
 SAMPLE_PROGRESSIONS = ("C G Am F", "Am F C G", "Dm7 G7 Cmaj7 Cmaj7")
@@ -33,10 +34,11 @@ SAMPLE_METERS = 4                            # sample songs in at most this many
 class EpochEnd:
     """The hooks of one run, called once per finished epoch with its log row."""
 
-    def __init__(self, gan, cfg, models_dir, corpus, summary, command, print_fn, source=None):
+    def __init__(self, gan, cfg, models_dir, corpus, summary, command, print_fn, source=None, facts=None):
         self.gan, self.cfg, self.models_dir = gan, cfg, Path(models_dir)
         self.summary, self.command, self.print_fn = summary, command, print_fn
         self.source = {"corpus": source} if source else {}      # what `musicgan evaluate --data` is checked against
+        self.source.update(facts or {})                         # e.g. the public model it started from
         self.watch = QualityWatch(corpus.melody, corpus.chords, corpus.meter, cfg.train.seed)
         self.meters = corpus.meters()
         self.log_path = self.models_dir / "training_log.csv"
@@ -84,6 +86,7 @@ class EpochEnd:
         save_models(self.gan, self.models_dir, self.cfg, {"batch": self.summary, "epochs_trained": done,
                                                           "command": self.command, "meters": self.meters,
                                                           **self.source})
+        export_hashes(self.models_dir)
 
 
 def save_models(gan, models_dir, cfg, extra, generator_only=False):

@@ -24,7 +24,7 @@ from ..core.files import folder_lock, remove_leftovers
 from ..data.corpus import fingerprint, prepare
 from ..data.pipeline import iterations_per_epoch
 from . import checkpoints as ckpts
-from . import distribute, precision
+from . import distribute, precision, pretrained
 from .hooks import EpochEnd
 from .lstm import LSTMTrainer
 from .privacy import PrivateGAN
@@ -94,6 +94,9 @@ def _train(cfg, run, strategy, multi, stop):
     _check_start(cfg, run)
     corpus, rows, source = _training_rows(cfg, run)
     gan = (LSTMTrainer if cfg.model.kind == "lstm" else PrivateGAN if cfg.privacy.dp else GAN)(cfg, strategy)
+    init, inherited = pretrained.start(gan, cfg, run.models_dir, run.resume, corpus.files, run.print_fn)
+    if not (run.resume or cfg.privacy.dp):       # a private run's file hashes would say who is in it
+        pretrained.write_hashes(run.checkpoints, corpus.files, inherited)     # exported with the .h5 files
     summary = batch_summary(cfg, gan.epoch_size(rows), strategy.num_replicas_in_sync)
     if summary["iterations_per_epoch"] == 0:
         raise TrainingError(f"batch size {cfg.train.batch_size} is larger than the {len(rows.melody)} samples and "
@@ -113,14 +116,15 @@ def _train(cfg, run, strategy, multi, stop):
     else:
         # the run's config sits with its checkpoints; models/config.json changes only with the .h5 files
         save_config(run.checkpoints, cfg, {"tensorflow_version": tf.__version__, "batch": summary,
-                                           "command": run.command})
+                                           "command": run.command, **({"init_from": init} if init else {})})
     manager = ckpts.manager(gan.checkpoint, run.checkpoints)
     if multi:
         distribute.broadcast_from_chief(strategy, gan.state())
     saved = _position(gan)              # what the newest checkpoint holds (None: none yet)
     if saved:
         run.print_fn(f"resumed at epoch {int(gan.epoch.numpy()) + 1}, iteration {int(gan.iteration.numpy())}")
-    epoch_end = EpochEnd(gan, cfg, run.models_dir, corpus, summary, run.command, run.print_fn, source)
+    epoch_end = EpochEnd(gan, cfg, run.models_dir, corpus, summary, run.command, run.print_fn, source,
+                         {"init_from": init} if init else None)
     iters = summary["iterations_per_epoch"]
 
     stop.deferred = True                # from here a signal stops the run between two iterations

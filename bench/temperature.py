@@ -1,0 +1,102 @@
+"""Which sampling temperature brings a model's melodies closest to its corpus, on its training songs.
+
+The generator gives a distribution over tokens at every 16th; generate.py draws one token a step
+from it. At temperature 1 a step's unlikely tokens are drawn as often as the network says, and
+each such draw is a note of its own: a flicker of 16ths off the chord. Lower temperatures
+sharpen the distribution. This sweep scores each temperature with the metrics of
+`musicgan evaluate` (without the two-sample classifier and the copy search) over chord windows of
+the songs the model trained on, in every meter it writes, never the held-out songs that
+`musicgan evaluate` judges it on, and picks the one with the smallest distance to those songs
+among those that keep the bar's diversity (two melodies over the same chords differ on at least
+half as many steps as two real bars over the same chords do).
+`--write` records it in the model's config.json (`temperature`), which generate.py and
+`musicgan evaluate` then use unless told otherwise.
+
+Run from the repository root (about 2 minutes for the folk model on 2 cores):
+    .venv/bin/python -m bench.temperature --models models/folk --data data/folk [--write]
+"""
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from musicgan.core.files import write_text
+from musicgan.core.meter import Meter
+from musicgan.data.corpus import prepare
+from musicgan.data.pipeline import conditions
+from musicgan.evaluate import metrics
+from musicgan.evaluate.report import COMPARED
+from musicgan.generate.sampling import sample_phrases
+from musicgan.generate.songs import model_meters
+from musicgan.harmony.chords import FEATURES
+from musicgan.models.files import load_generator
+
+TEMPERATURES = (1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2)
+SCORED = tuple(k for k in COMPARED if k != "classifier_accuracy")
+
+
+def sweep(models_dir, data_dir, windows=512, seed=0, temperatures=TEMPERATURES, print_fn=print):
+    generator, cfg, raw = load_generator(models_dir)
+    corpus = prepare(data_dir, None, cfg.representation, progress=False)
+    train = corpus.subset(~corpus.held_out(cfg.train.holdout, cfg.train.holdout_by))
+    mel, ids, prev, source = train.augmented(cfg.representation.transpose, sources=True)
+    meter_rows = train.meter[source]
+    rng = np.random.default_rng(seed)
+    table, weights = {t: {} for t in temperatures}, {}
+    for name in model_meters(raw):
+        m = Meter.parse(name)
+        mine = np.flatnonzero((meter_rows == (m.numerator, m.denominator)).all(1))
+        mine = np.sort(rng.permutation(mine)[:windows])
+        if not len(mine):
+            continue
+        weights[name] = len(mine)
+        real = metrics.summary(mel[mine], ids[mine], m)
+        real_diversity = metrics.real_diversity(mel[mine], ids[mine], prev[mine], train.song[source[mine]], meter=m)
+        features = np.repeat(conditions(FEATURES[ids[mine]], m), 2, 0)        # two melodies a window
+        noise = rng.standard_normal((len(features), generator.inputs[0].shape[-1])).astype(np.float32)
+        for t in temperatures:                     # the same noise and draws at every temperature
+            tokens = sample_phrases(generator, features, np.random.default_rng(seed), np.repeat(prev[mine], 2, 0),
+                                    t, noise)
+            row = metrics.summary(tokens, np.repeat(ids[mine], 2, 0), m)
+            row["distance"] = metrics.distance(row, real, SCORED)
+            row["diversity"] = float(np.mean([metrics.diversity(pair) for pair in tokens.reshape(len(mine), 2, -1)]))
+            row["diverse_enough"] = bool(row["diversity"] >= real_diversity / 2)
+            table[t][name] = row
+        print_fn(f"{name} (real diversity {real_diversity:.2f}): " + "  ".join(
+            f"T={t}: {table[t][name]['distance']:.3f}/{table[t][name]['diversity']:.2f}" for t in temperatures))
+    total = sum(weights.values())
+    pooled = {t: sum(weights[k] * row["distance"] for k, row in table[t].items()) / total for t in temperatures}
+    allowed = [t for t in temperatures if all(row["diverse_enough"] for row in table[t].values())]
+    best = min(allowed or temperatures[:1], key=pooled.get)
+    return {"models": str(models_dir), "data": str(data_dir), "windows_per_meter": weights, "pooled_distance": pooled,
+            "best": best, "per_meter": {str(t): table[t] for t in temperatures}}
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--models", required=True)
+    p.add_argument("--data", required=True)
+    p.add_argument("--windows", type=int, default=512, help="training windows per meter (default: 512)")
+    p.add_argument("--out", help="JSON report (default: bench/temperature_MODELNAME.json)")
+    p.add_argument("--write", action="store_true", help="record the best temperature in MODELS/config.json")
+    args = p.parse_args(argv)
+    t0 = time.perf_counter()
+    result = sweep(args.models, args.data, args.windows)
+    result["seconds"] = round(time.perf_counter() - t0, 1)
+    print("pooled distance: " + "  ".join(f"T={t}: {d:.3f}" for t, d in result["pooled_distance"].items())
+          + f"  -> {result['best']}")
+    out = Path(args.out or Path(__file__).parent / f"temperature_{Path(args.models).name}.json")
+    write_text(out, json.dumps(result, indent=1) + "\n")
+    if args.write:
+        config = Path(args.models) / "config.json"
+        raw = json.loads(config.read_text())
+        raw["temperature"] = result["best"]
+        write_text(config, json.dumps(raw, indent=1) + "\n")
+        print(f"wrote temperature {result['best']} to {config}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,182 @@
+"""--init-from: a public model's weights as the start of a (private) run, its corpus kept apart by
+content hash, and the frozen discriminator layers."""
+
+import dataclasses
+import json
+import shutil
+
+import keras
+import numpy as np
+import pytest
+
+from musicgan.cli import build_train_parser, train_config
+from musicgan.core.config import Config, ModelConfig, PrivacyConfig, TrainConfig
+from musicgan.core.errors import ConfigError, ModelError
+from musicgan.data.corpus import content_hashes
+from musicgan.train import loop as training
+from musicgan.train import pretrained, privacy, trainer
+
+from .conftest import write_midi
+
+
+def small(dp=False, model=None, **train):
+    base = {"epochs": 1, "batch_size": 4, "save_every": 1, "sample_every": 1, "precision": "float32",
+            "feature_matching": 0.0, **train}
+    return Config(model=model or ModelConfig(latent=4, width=8, embed=2), train=TrainConfig(**base),
+                  privacy=PrivacyConfig(dp=dp))
+
+
+@pytest.fixture(scope="module")
+def public(tmp_path_factory):
+    """A tiny model trained 1 epoch on 2 songs (ROOT/public), with checkpoints; its corpus in ROOT/folk."""
+    root = tmp_path_factory.mktemp("pre")
+    for i in range(2):
+        write_midi(root / "folk" / f"f{i}.mid", bars=8, pitch_shift=i)
+    training.train(small(), root / "folk", root / "public", progress=False, print_fn=str, jobs=1)
+    return root
+
+
+@pytest.fixture
+def private(tmp_path):
+    for i in range(3):
+        write_midi(tmp_path / "private" / f"p{i}.mid", bars=8, pitch_shift=3 + i)
+    return tmp_path / "private"
+
+
+def test_a_public_model_leaves_its_corpus_hashes_and_a_private_one_none(public, private, tmp_path):
+    saved = (public / "public" / pretrained.HASHES).read_text().split()
+    assert sorted(saved) == sorted(content_hashes(sorted((public / "folk").glob("*.mid"))))
+    assert len(saved) == 2 and all(len(h) == 16 for h in saved)
+    cfg = small(dp=True, init_from=str(public / "public"))
+    said = []
+    (tmp_path / "dp").mkdir()
+    (tmp_path / "dp" / pretrained.HASHES).write_text("0123456789abcdef\n")    # an earlier model's, in the folder
+    training.train(cfg, private, tmp_path / "dp", progress=False, print_fn=said.append, jobs=1)
+    assert not (tmp_path / "dp" / pretrained.HASHES).exists()    # it would tell who is in the private set
+    assert not (tmp_path / "dp" / "checkpoints" / pretrained.HASHES).exists()
+    record = json.loads((tmp_path / "dp" / "config.json").read_text())
+    init = record["init_from"]
+    assert init["folder"] == str((public / "public").resolve()) and init["epochs_trained"] == 1
+    assert init["corpus"]["files"] == 2 and init["corpus_hashes"] == pretrained.HASHES
+    assert init["config_hash"] == pretrained.config_hash(pretrained.load_config(public / "public")[0])
+    privacy_record = record["batch"]["privacy"]
+    assert privacy_record["units"] == 9 and privacy_record["steps"] == 3 and privacy_record["epsilon_pld"] > 0
+    assert any("none of its corpus's 2 distinct files is in the training folder" in s for s in said)
+
+
+def test_the_run_starts_from_the_public_weights(public, private):
+    gan = trainer.GAN(small(seed=5))                    # another seed: other random weights
+    disc = keras.models.load_model(public / "public" / "discriminator.h5", compile=False)
+    assert not all(np.array_equal(a, b) for a, b in zip(gan.discriminator.get_weights(), disc.get_weights()))
+    record, hashes = pretrained.start(gan, small(init_from=str(public / "public")), public / "x", False,
+                                      sorted(private.glob("*.mid")), print_fn=str)
+    gen = keras.models.load_model(public / "public" / "generator.h5", compile=False)
+    for mine, theirs in ((gan.generator, gen), (gan.discriminator, disc)):
+        for a, b in zip(mine.get_weights(), theirs.get_weights()):
+            np.testing.assert_array_equal(a, b)
+    assert len(hashes) == 2 and record["optimizer"] is False
+
+
+@pytest.mark.parametrize("dp", [True, False])
+def test_a_private_folder_holding_a_public_file_is_refused_under_dp(public, private, tmp_path, dp):
+    shutil.copy(public / "folk" / "f1.mid", private / "renamed.mid")        # the same bytes, another name
+    cfg = small(dp=dp, init_from=str(public / "public"))
+    if dp:
+        with pytest.raises(trainer.TrainingError, match=r"1 file\(s\) under the training folder are in the corpus "
+                           r"of --init-from .*renamed.mid.*which DP cannot hide"):
+            training.train(cfg, private, tmp_path / "m", progress=False, print_fn=str, jobs=1)
+        assert not (tmp_path / "m" / "config.json").exists()
+    else:
+        said = []
+        training.train(cfg, private, tmp_path / "m", progress=False, print_fn=said.append, jobs=1)
+        assert any(s.startswith("warning: 1 file(s)") for s in said)
+        # a plain fine-tuned model carries both corpora's hashes: it learned both
+        assert len((tmp_path / "m" / pretrained.HASHES).read_text().split()) == 2 + 3
+
+
+def test_without_the_hashes_file_the_recorded_corpus_is_hashed_or_the_start_refused(public, private, tmp_path):
+    copy = tmp_path / "copy"
+    shutil.copytree(public / "public", copy, ignore=shutil.ignore_patterns("checkpoints", pretrained.HASHES))
+    _, raw = pretrained.load_config(copy)
+    hashes, where = pretrained.public_hashes(copy, raw)
+    assert hashes == set(content_hashes(sorted((public / "folk").glob("*.mid")))) and where.startswith("recomputed")
+    raw["corpus"]["fingerprint"] = "0" * 16                          # the folder has changed since
+    with pytest.raises(ModelError, match="has other files now than when it trained"):
+        pretrained.public_hashes(copy, raw)
+    raw["corpus"]["path"] = str(tmp_path / "gone")
+    with pytest.raises(ModelError, match=r"has no corpus_hashes.txt and the corpus folder it names .* is not here"):
+        pretrained.public_hashes(copy, raw)
+
+
+def test_another_representation_or_size_is_one_line_naming_it(public, private, tmp_path):
+    cfg = dataclasses.replace(small(init_from=str(public / "public")), model=ModelConfig(latent=4, width=16, embed=2))
+    with pytest.raises(ModelError, match=r"other settings \(model.width 8 there, 16 here\)"):
+        training.train(cfg, private, tmp_path / "m", progress=False, print_fn=str, jobs=1)
+    cfg = small(init_from=str(tmp_path / "nowhere"))
+    with pytest.raises(ModelError, match="config.json is missing"):
+        training.train(cfg, private, tmp_path / "m", progress=False, print_fn=str, jobs=1)
+    broken = tmp_path / "broken"
+    shutil.copytree(public / "public", broken)
+    (broken / "discriminator.h5").write_bytes(b"not hdf5")
+    with pytest.raises(ModelError, match="cannot load .*discriminator.h5"):
+        pretrained.load_networks(trainer.GAN(small()), broken)
+
+
+def test_the_optimizers_state_is_taken_from_the_public_checkpoint(public, tmp_path):
+    gan = trainer.GAN(small())
+    assert int(gan.d_opt.iterations.numpy()) == 0
+    pretrained.load_optimizers(gan, public / "public")
+    steps = json.loads((public / "public" / "config.json").read_text())["batch"]["iterations_per_epoch"]
+    assert int(gan.d_opt.iterations.numpy()) == int(gan.g_opt.iterations.numpy()) == steps > 1   # its 1 epoch
+    assert any(np.any(v.numpy()) for v in gan.d_opt.variables[2:])
+    shutil.copytree(public / "public", tmp_path / "p", ignore=shutil.ignore_patterns("checkpoints"))
+    with pytest.raises(ModelError, match="holds no checkpoint"):
+        pretrained.load_optimizers(gan, tmp_path / "p")
+
+
+def test_frozen_blocks_do_not_move_and_shrink_the_private_gradient(public, private):
+    cfg = small(dp=True, init_from=str(public / "public"), d_train_blocks=1)
+    gan = privacy.PrivateGAN(cfg)
+    names = {layer.name for layer in gan.discriminator.layers}
+    assert set(pretrained.D_BLOCKS + pretrained.D_HEAD) <= names          # the names models/gan.py gives
+    all_weights = len(gan.discriminator.trainable_weights)
+    counts = pretrained.freeze(gan.discriminator, 1)
+    trained = {w.path for w in gan.discriminator.trainable_weights}
+    assert len(trained) == 6 < all_weights and all(p.split("/")[0] in ("d_bar_conv", "d_features", "logit")
+                                                    for p in trained)
+    assert counts == (sum(w.numpy().size for w in gan.discriminator.trainable_weights),
+                      sum(w.numpy().size for w in gan.discriminator.weights))
+    before = {w.path: w.numpy().copy() for w in gan.discriminator.weights}
+    rows = privacy.batches(_rows(private), [np.arange(6)])
+    out = gan.d_step(next(rows))
+    assert np.isfinite(float(out["d_loss"]))
+    for w in gan.discriminator.weights:
+        assert np.array_equal(before[w.path], w.numpy()) != (w.path in trained), w.path
+
+
+def _rows(folder):
+    from musicgan.data.corpus import prepare
+    return prepare(folder, progress=False, jobs=1).rows()
+
+
+def test_fine_tuning_flags_and_their_errors():
+    args = build_train_parser().parse_args(["--dp", "--init-from", "models/folk", "--d-train-blocks", "1",
+                                            "--init-optimizer"])
+    t = train_config(args).train
+    assert t.init_from == "models/folk" and t.d_train_blocks == 1 and t.init_optimizer
+    assert train_config(build_train_parser().parse_args([])).train.init_from is None
+    with pytest.raises(ConfigError, match="need --init-from"):
+        train_config(build_train_parser().parse_args(["--d-train-blocks", "1"]))
+    with pytest.raises(ConfigError, match="d_train_blocks must be 0-4"):
+        TrainConfig(init_from="x", d_train_blocks=5)
+
+
+def test_a_resumed_fine_tuning_keeps_its_record_and_does_not_reload_the_public_weights(public, private, tmp_path):
+    cfg = small(init_from=str(public / "public"), epochs=1)
+    training.train(cfg, private, tmp_path / "m", progress=False, print_fn=str, jobs=1)
+    first = json.loads((tmp_path / "m" / "config.json").read_text())["init_from"]
+    cfg.train.epochs = 2
+    said = []
+    gan = training.train(cfg, private, tmp_path / "m", resume=True, progress=False, print_fn=said.append, jobs=1)
+    assert json.loads((tmp_path / "m" / "config.json").read_text())["init_from"] == first
+    assert not any(s.startswith("starting from") for s in said) and int(gan.epoch.numpy()) == 2
