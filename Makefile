@@ -32,6 +32,8 @@ deps-test:      # ... and Chromium runs the audition page's browser test
 demo: deps-demo $(VENV)/.installed
 	$(PY) generate.py --chords "C G Am F" --bars 16 --out out/song.mid --num-samples 3 --wav --png
 	$(PY) generate.py --chords "A: C G Am F; B: F G | C C" --form AABA --out out/aaba.mid --wav --png
+	$(PY) generate.py --style folk --chords "D G A D" --meter 6/8 --bars 16 --out out/jig.mid --wav --png
+	$(PY) generate.py --style folk --chords "A: G C D G; B: Em C D G" --form AABB --meter 3/4 --out out/waltz.mid --wav --png
 	$(PY) -m musicgan audition out/
 
 test: deps-test $(VENV)/.installed

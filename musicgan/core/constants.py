@@ -39,8 +39,8 @@ DEFAULT_BPM = 100.0
 
 # the models that ship, each a folder models/STYLE (generator.h5, config.json, log, evaluation)
 MODELS_DIR = "models"
-STYLES = ("chorales",)
-DEFAULT_STYLE = "chorales"
+STYLES = ("chorales", "folk")
+DEFAULT_STYLE = "chorales"    # the closer to its corpus over typed one-chord-a-bar progressions (README)
 MIN_METER_SHARE = 0.02        # a model writes (and is judged in) the meters of at least this share of its phrases
 
 # tf.distribute (musicgan.train.distribute; here so the command line needs no TensorFlow to list them)
