@@ -35,9 +35,10 @@ def build_generate_parser():
     p.add_argument("--models", help="a model folder of your own (generator.h5 and config.json), instead of --style")
     p.add_argument("--num-samples", type=int, default=1, help="how many songs (default: 1)")
     p.add_argument("--seed", type=int, default=0, help="same seed, same song (default: 0)")
-    p.add_argument("--temperature", type=float, default=1.0,
-                   help="sampling temperature: 1 follows the model, lower is safer, 0 always takes the "
-                   "most likely token (default: 1.0)")
+    p.add_argument("--temperature", type=float,
+                   help="sampling temperature: 1 follows the network's odds, lower is safer, 0 always takes the "
+                   "most likely token (default: the model's own, chosen on its training songs and kept in its "
+                   "config.json, else 1)")
     p.add_argument("--bpm", type=float, default=100.0, help="tempo in quarter notes per minute, as MIDI counts "
                    "it (default: 100; a 6/8 bar then lasts 1.8 s)")
     p.add_argument("--key", help="transpose the progression from C: a note name (D, Bb) or semitones (-3)")

@@ -15,7 +15,7 @@ from ..core.errors import UserError
 from ..core.meter import Meter
 from ..data.corpus import fingerprint, prepare
 from ..data.pipeline import conditions
-from ..generate.sampling import sample_phrases
+from ..generate.sampling import model_temperature, sample_phrases
 from ..generate.songs import model_meters
 from ..harmony.chords import FEATURES
 from ..models.files import load_generator, load_model
@@ -66,7 +66,7 @@ def _held_out(cfg, raw, corpus, print_fn):
     return (corpus.subset(~held) if (~held).any() else corpus), corpus.subset(held), note
 
 
-def judge(models, windows, baselines, profile, meter, seeds, rng, finder):
+def judge(models, windows, baselines, profile, meter, seeds, rng, finder, temperatures):
     """(rows {name: metrics}, chord-tone spreads) of the `models` {"model": the GAN, "lstm": ...} and the
     `baselines` {name: maker} over `windows` in `meter`."""
     w = len(windows["melody"])
@@ -76,14 +76,14 @@ def judge(models, windows, baselines, profile, meter, seeds, rng, finder):
                                          windows["all_song"], meter=meter),
         classifier_accuracy=0.5, **novelty(windows["melody"], finder))
 
-    def writer(generator):
+    def writer(generator, temperature):
         def write(chord_ids, _profile, rng, meter):
             repeat = len(chord_ids) // w
             return sample_phrases(generator, conditions(FEATURES[chord_ids], meter), rng,
-                                  np.repeat(windows["previous"], repeat, 0))
+                                  np.repeat(windows["previous"], repeat, 0), temperature)
         return write
 
-    makers = {**{name: writer(g) for name, g in models.items()}, **baselines}
+    makers = {**{name: writer(g, temperatures[name]) for name, g in models.items()}, **baselines}
     for name, make in makers.items():
         tokens = make(np.repeat(windows["chords"], seeds, 0), profile, rng, meter=meter).reshape(w, seeds, -1)
         rows[name] = score(tokens, windows, finder, meter)
@@ -107,7 +107,7 @@ def evaluate(models_dir="models", data_dir="data", cache_dir=None, seeds=4, seed
     `progressions` (typed, one chord a bar), the same per meter over songs written over them ("typed")."""
     t0 = time.perf_counter()
     generator, cfg, raw = load_generator(models_dir)
-    models = {"model": generator}
+    models, temperatures = {"model": generator}, {"model": model_temperature(raw)}
     corpus = prepare(data_dir, cache_dir, cfg.representation, progress=False)
     other = other_corpus(raw.get("corpus"), fingerprint(data_dir, corpus.files), data_dir)
     if other:
@@ -115,6 +115,7 @@ def evaluate(models_dir="models", data_dir="data", cache_dir=None, seeds=4, seed
     lstm_dir = Path(models_dir) / "lstm"
     if (lstm_dir / "config.json").exists():
         models["lstm"], lstm_cfg, lstm_raw = load_model(lstm_dir, "lstm")
+        temperatures["lstm"] = model_temperature(lstm_raw)
         for why in rival_differs(cfg, raw, lstm_cfg, lstm_raw):
             print_fn(f"warning: the LSTM in {lstm_dir} {why}")
     else:
@@ -145,11 +146,11 @@ def evaluate(models_dir="models", data_dir="data", cache_dir=None, seeds=4, seed
         print_fn(f"{name}: {len(mine)} chord windows from {note}, {seeds} melodies each")
         profile = onset_profile(train_split.melody[(train_split.meter == (m.numerator, m.denominator)).all(1)], m)
         finder = CopyFinder(train_split.melody, meter=m, keys=transpose)
-        rows, spread = judge(models, windows, baselines, profile, m, seeds, rng, finder)
+        rows, spread = judge(models, windows, baselines, profile, m, seeds, rng, finder, temperatures)
         per_meter[name] = {"windows": len(mine), "rows": rows, "bar": check_bar(rows, spread=spread)}
         if progressions:
             print_fn(f"{name}: {len(progressions)} typed progressions x {seeds} seeds")
-            typed = judge_typed(models, windows, baselines, profile, m, progressions, seeds, seed, finder)
+            typed = judge_typed(models, windows, baselines, profile, m, progressions, seeds, seed, finder, temperatures)
             _add_distances(typed)
             per_meter[name]["typed"] = {"rows": typed, "bar": check_bar(typed)}
     if not per_meter:
@@ -160,7 +161,7 @@ def evaluate(models_dir="models", data_dir="data", cache_dir=None, seeds=4, seed
     if progressions:
         typed_rows, _ = _pooled({k: {**v["typed"], "windows": v["windows"]} for k, v in per_meter.items()})
         typed = {"typed": {"progressions": list(progressions), "rows": typed_rows, "bar": check_bar(typed_rows)}}
-    return {**typed, "models": str(models_dir), "epochs_trained": raw.get("epochs_trained"), "data": str(data_dir),
+    return {**typed, "models": str(models_dir), "epochs_trained": raw.get("epochs_trained"), "temperatures": temperatures, "data": str(data_dir),
             "other_corpus": other, "windows": sum(v["windows"] for v in per_meter.values()), "seeds": seeds, "held_out": note,
             "meters": per_meter, "meters_too_thin": skipped, "rows": rows,
             "bar": check_bar(rows, spread=spread), "seconds": round(time.perf_counter() - t0, 1)}

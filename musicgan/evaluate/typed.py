@@ -38,13 +38,13 @@ def read_progressions(path):
     return [line for line in out if line]
 
 
-def typed_windows(generator, meter, progressions, seeds, seed, steps):
+def typed_windows(generator, meter, progressions, seeds, seed, steps, temperature=1.0):
     """(model tokens (W, seeds, steps), chord ids per slot (W, slots)): 16-bar songs over each progression,
     cut into windows of `steps` from bar lines."""
     tokens, ids = [], []
     for p, text in enumerate(progressions):
         plan = [("", repeat_bars(parse_progression(text), SONG_BARS))]
-        song, beats = compose(generator, plan, meter, seeds, seed + p)
+        song, beats = compose(generator, plan, meter, seeds, seed + p, temperature)
         slot_ids = np.repeat([c.id for c in beats], meter.steps_per_beat // SLOT_STEPS)
         for start in range(0, song.shape[1] - steps + 1, steps):
             tokens.append(song[:, start:start + steps])
@@ -52,7 +52,7 @@ def typed_windows(generator, meter, progressions, seeds, seed, steps):
     return np.stack(tokens), np.stack(ids)
 
 
-def judge_typed(models, real, baselines, profile, meter, progressions, seeds, seed, finder):
+def judge_typed(models, real, baselines, profile, meter, progressions, seeds, seed, finder, temperatures):
     """Rows {name: metrics} of the real held-out windows (`real`: melody, chords, previous, song of this
     meter) and of the `models` {"model": the GAN, "lstm": ...} and the `baselines` {name: maker} over the
     typed progressions (each model's songs over its own windows; the chords are the same)."""
@@ -64,7 +64,7 @@ def judge_typed(models, real, baselines, profile, meter, progressions, seeds, se
         classifier_accuracy=0.5, **novelty(mel, finder))
     written = {}
     for name, generator in models.items():
-        written[name], typed = typed_windows(generator, meter, progressions, seeds, seed, steps)
+        written[name], typed = typed_windows(generator, meter, progressions, seeds, seed, steps, temperatures[name])
     rng = np.random.default_rng(seed)
     makers = {**{name: lambda ids, _profile, _rng, meter, t=t: t.reshape(-1, steps) for name, t in written.items()},
               **baselines}

@@ -9,6 +9,12 @@ from ..core.meter import SLOT_STEPS
 from ..data.pipeline import conditions
 
 
+def model_temperature(raw):
+    """The temperature a model is sampled at unless told otherwise: its config.json's `temperature`
+    (chosen on its training songs by `python -m bench.temperature`), else 1."""
+    return float(raw.get("temperature", 1.0))
+
+
 def sample_tokens(probs, temperature, rng):
     """Draw one token per step from (..., VOCAB) probabilities; temperature 0 takes the most likely."""
     if temperature <= 0:

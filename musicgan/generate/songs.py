@@ -19,7 +19,7 @@ from ..harmony.progression import (
 from ..io.midi import max_bars, write_song
 from ..models.files import load_model
 from .arrangement import render_song
-from .sampling import generate_melodies
+from .sampling import generate_melodies, model_temperature
 
 DEFAULT_BARS = 16
 
@@ -111,7 +111,7 @@ def end_on_chord_tone(tokens, chord):
 
 
 def generate_songs(progression, models_dir="models", bars=None, out="out/song.mid", num_samples=1, seed=0,
-                   temperature=1.0, bpm=100.0, accompaniment="pulse", melody_program=0, chord_program=0,
+                   temperature=None, bpm=100.0, accompaniment="pulse", melody_program=0, chord_program=0,
                    key=None, meter=None, form=None, vary=0.0):
     """Write `num_samples` songs over the progression; returns [(midi path, metadata dict)].
 
@@ -121,7 +121,7 @@ def generate_songs(progression, models_dir="models", bars=None, out="out/song.mi
         raise UserError(f"--bars must be at least 1, got {bars}")
     if not 20 <= bpm <= 400:
         raise UserError(f"--bpm must be 20-400, got {bpm}")
-    if not 0 <= temperature < float("inf"):             # NaN fails too
+    if temperature is not None and not 0 <= temperature < float("inf"):             # NaN fails too
         raise UserError(f"--temperature must be a number >= 0, got {temperature}")
     plan = parse_song(progression, form)
     shift = key_shift(key)
@@ -130,6 +130,7 @@ def generate_songs(progression, models_dir="models", bars=None, out="out/song.mi
                          for name, section in dict(plan).items())
     generator, _, raw = load_model(models_dir)
     meter = choose_meter(meter, raw, models_dir)
+    temperature = model_temperature(raw) if temperature is None else temperature
     sections = plan[0][0] != ""
     total = sum(len(b) for _, b in plan) if sections else bars or DEFAULT_BARS
     if total > max_bars(meter):
