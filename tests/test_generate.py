@@ -276,3 +276,19 @@ def test_form_errors_name_the_sections(models, tmp_path, capsys):
                           (["--chords", "A: C; B: G", "--vary", "2"], "--vary must be in [0, 1]")]:
         assert _gen(models, tmp_path, *args) == 2
         assert message in capsys.readouterr().err
+
+
+def test_a_model_is_sampled_at_the_temperature_its_config_keeps(models, tmp_path):
+    own = tmp_path / "own"
+    shutil.copytree(models, own, ignore=shutil.ignore_patterns("checkpoints", "logs", "samples", "best"))
+    config = json.loads((own / "config.json").read_text())
+    (own / "config.json").write_text(json.dumps(dict(config, temperature=0.0)))
+
+    def melody(*extra):
+        assert _gen(own, tmp_path, "--chords", "C G Am F", "--bars", "8", "--seed", "4", *extra) == 0
+        meta = json.loads((tmp_path / "song.json").read_text())
+        return [(n.pitch, n.start) for n in pretty_midi.PrettyMIDI(str(tmp_path / "song.mid")).instruments[0].notes], meta
+
+    kept, meta = melody()
+    assert meta["temperature"] == 0.0 and kept == melody("--temperature", "0")[0]
+    assert kept != melody("--temperature", "1")[0]
