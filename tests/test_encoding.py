@@ -1,4 +1,5 @@
 import numpy as np
+import pretty_midi
 
 from musicgan.core import constants as C
 from musicgan.core.config import Representation
@@ -75,6 +76,25 @@ def test_melody_out_of_range_moves_by_octaves(tmp_path):
     mel = encoding.song_phrases(song, Representation())[0]["melody"][0]
     first = encoding.tokens_to_notes(mel, 1)[0][0]
     assert first == MELODY[0][0] and mel.max() < C.VOCAB_SIZE
+
+
+def test_a_wide_melody_moves_only_by_octaves_that_keep_all_of_it_in_range(tmp_path):
+    def lowest_and_reason(low, high):
+        pm = pretty_midi.PrettyMIDI(initial_tempo=120.0)
+        track = pretty_midi.Instrument(0, name="Melody")
+        track.notes = [pretty_midi.Note(90, (low, high)[i % 2], i * 0.5, i * 0.5 + 0.5) for i in range(4 * 8)]
+        pm.instruments.append(track)
+        pm.write(str(tmp_path / "wide.mid"))
+        try:
+            mel = encoding.song_phrases(midi_io.read_song(tmp_path / "wide.mid"), Representation())[0]["melody"]
+        except encoding.SkipSong as e:
+            return str(e)
+        assert mel.max() < C.VOCAB_SIZE
+        return min(p for p, _, _ in encoding.tokens_to_notes(mel[0], 1))
+
+    assert lowest_and_reason(50, 80) == 50                  # 30 semitones, inside: left as it is
+    assert lowest_and_reason(46, 70) == 58                  # an octave up fits
+    assert "melody range too wide" in lowest_and_reason(46, 77)   # up an octave overflows the top
 
 
 def test_a_lone_melody_gets_chords_inferred_per_half_bar(tmp_path):

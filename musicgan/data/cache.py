@@ -9,7 +9,7 @@ import numpy as np
 from ..core.files import atomic_path, write_text
 
 ARRAYS = ("melody", "chords", "previous", "bar", "meter")
-CACHE_VERSION = 4            # bump when reading or chord recognition changes
+CACHE_VERSION = 5            # bump when reading or chord recognition changes
 
 
 def file_key(path):

@@ -170,10 +170,11 @@ def song_phrases(song, rep):
             reasons.add("empty melody bars")
             continue
         lo, hi = p[p >= 0].min(), p[p >= 0].max()
-        if hi - lo > C.MAX_PITCH - C.MIN_PITCH:
+        fewest, most = -((lo - C.MIN_PITCH) // 12), (C.MAX_PITCH - hi) // 12     # octaves it may move
+        if fewest > most:                     # wider than the range, or no whole octave puts it inside
             reasons.add("melody range too wide")
             continue
-        shift = 12 * (int(np.ceil(max(C.MIN_PITCH - lo, 0) / 12)) - int(np.ceil(max(hi - C.MAX_PITCH, 0) / 12)))
+        shift = 12 * int(np.clip(0, fewest, most))
         before = np.full(ctx, -1)
         before[max(ctx - s, 0):] = pitch[max(s - ctx, 0):s]
         seen = np.zeros(ctx, bool)
