@@ -197,6 +197,13 @@ class TrainConfig:
         ratio = self.batch_size / self.reference_batch
         return {"auto": 1.0, "none": 1.0, "linear": ratio, "sqrt": ratio ** 0.5}[self.lr_scaling]
 
+    def lr_factor_at(self, step, iters_per_epoch):
+        """`lr_factor`, ramped linearly from 1 over the warmup when scaling is on."""
+        factor, warmup = self.lr_factor(), self.warmup_epochs * iters_per_epoch
+        if self.lr_scaling != "none" and warmup > 0:
+            factor = 1 + (factor - 1) * min(1.0, (step + 1) / warmup)
+        return factor
+
 
 @dataclass
 class PrivacyConfig:

@@ -75,11 +75,7 @@ class LSTMTrainer:
 
     def set_learning_rates(self, step, iters_per_epoch):
         t = self.cfg.train
-        factor = t.lr_factor()
-        warmup = t.warmup_epochs * iters_per_epoch
-        if t.lr_scaling != "none" and warmup > 0:
-            factor = 1 + (factor - 1) * min(1.0, (step + 1) / warmup)
-        self.opt.learning_rate.assign(t.lstm_lr * factor)
+        self.opt.learning_rate.assign(t.lstm_lr * t.lr_factor_at(step, iters_per_epoch))
 
     # ------------------------------------------------------------ the step
 

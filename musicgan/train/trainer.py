@@ -175,10 +175,7 @@ class GAN:
     def set_learning_rates(self, step, iters_per_epoch):
         """Base rates x batch scaling, ramped linearly over the warmup when scaling is on."""
         t = self.cfg.train
-        factor = t.lr_factor()
-        warmup = t.warmup_epochs * iters_per_epoch
-        if t.lr_scaling != "none" and warmup > 0:
-            factor = 1 + (factor - 1) * min(1.0, (step + 1) / warmup)
+        factor = t.lr_factor_at(step, iters_per_epoch)
         self.g_opt.learning_rate.assign(t.g_lr * factor)
         self.d_opt.learning_rate.assign(t.d_lr * factor)
 
