@@ -59,8 +59,12 @@ def commands(name, public, out, windows=2048):
 
     s = settings(name)
     folder.mkdir(parents=True, exist_ok=True)
+    from musicgan.core.config import load_config
+
+    started = load_config(public)[0].to_dict()              # a fine-tune keeps the public model's representation
     (folder.parent / f"{folder.name}.json").write_text(json.dumps(
-        {"train": {"g_lr": s.get("glr") or s["lr"], "d_lr": s["lr"], "save_every": 1000, "sample_every": 1000}}))
+        {"representation": started["representation"], "model": started["model"],
+         "train": {"g_lr": s.get("glr") or s["lr"], "d_lr": s["lr"], "save_every": 1000, "sample_every": 1000}}))
     train = [py, "train.py", "--init-from", str(public), "--data", DATA, "--models", str(folder), "--fresh",
              "--quiet", "--batch-size", str(s["batch"]), "--epochs", str(s["epochs"]),
              "--config", str(folder.parent / f"{folder.name}.json")]
