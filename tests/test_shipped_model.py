@@ -57,6 +57,7 @@ def test_shipped_lstm_beside_the_gan_writes_a_song_on_the_gan_s_split(tmp_path):
     pitches = np.array([n.pitch for n in pretty_midi.PrettyMIDI(str(path)).instruments[0].notes])
     assert len(pitches) >= 8 and np.abs(np.diff(pitches)).max() <= 12
 
+
 def test_shipped_private_model_records_its_guarantee_and_its_public_start(tmp_path):
     private = MODELS.parent / "chorales-dp"
     _, cfg, raw = load_generator(private)
