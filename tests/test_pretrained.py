@@ -64,6 +64,16 @@ def test_a_public_model_leaves_its_corpus_hashes_and_a_private_one_none(public, 
     assert any("none of its corpus's 2 distinct files is in the training folder" in s for s in said)
 
 
+def test_a_fine_tuned_model_samples_at_the_public_models_temperature(public, private, tmp_path):
+    shutil.copytree(public / "public", tmp_path / "pub")
+    raw = json.loads((tmp_path / "pub" / "config.json").read_text())
+    (tmp_path / "pub" / "config.json").write_text(json.dumps({**raw, "temperature": 0.3}))
+    training.train(small(init_from=str(tmp_path / "pub")), private, tmp_path / "ft", progress=False, print_fn=str, jobs=1)
+    record = json.loads((tmp_path / "ft" / "config.json").read_text())
+    assert record["temperature"] == 0.3 and record["init_from"]["temperature"] == 0.3
+    assert "temperature" not in json.loads((public / "public" / "config.json").read_text())
+
+
 def test_the_run_starts_from_the_public_weights(public, private):
     gan = trainer.GAN(small(seed=5))                    # another seed: other random weights
     disc = keras.models.load_model(public / "public" / "discriminator.h5", compile=False)

@@ -116,7 +116,7 @@ def _train(cfg, run, strategy, multi, stop):
     else:
         # the run's config sits with its checkpoints; models/config.json changes only with the .h5 files
         save_config(run.checkpoints, cfg, {"tensorflow_version": tf.__version__, "batch": summary,
-                                           "command": run.command, **({"init_from": init} if init else {})})
+                                           "command": run.command, **pretrained.extras(init)})
     manager = ckpts.manager(gan.checkpoint, run.checkpoints)
     if multi:
         distribute.broadcast_from_chief(strategy, gan.state())
@@ -124,7 +124,7 @@ def _train(cfg, run, strategy, multi, stop):
     if saved:
         run.print_fn(f"resumed at epoch {int(gan.epoch.numpy()) + 1}, iteration {int(gan.iteration.numpy())}")
     epoch_end = EpochEnd(gan, cfg, run.models_dir, corpus, summary, run.command, run.print_fn, source,
-                         {"init_from": init} if init else None)
+                         pretrained.extras(init) or None)
     iters = summary["iterations_per_epoch"]
 
     stop.deferred = True                # from here a signal stops the run between two iterations

@@ -18,6 +18,7 @@ from ..core.config import CONFIG_PARTS, load_config
 from ..core.errors import ModelError
 from ..core.files import write_text
 from ..data.corpus import content_hashes, fingerprint, scan
+from ..generate import sampling
 from .trainer import TrainingError
 
 HASHES = "corpus_hashes.txt"
@@ -57,11 +58,21 @@ def start(gan, cfg, models_dir, resumed, files, print_fn=print):
         load_optimizers(gan, folder)
     record = {"folder": str(folder.resolve()), "epochs_trained": raw.get("epochs_trained"),
               "corpus": raw.get("corpus"), "config_hash": config_hash(public),
-              "weights_sha256": _weights_hash(folder), "corpus_hashes": where, "optimizer": t.init_optimizer}
+              "weights_sha256": _weights_hash(folder), "corpus_hashes": where, "optimizer": t.init_optimizer,
+              "temperature": sampling.model_temperature(raw)}
     print_fn(f"starting from {folder} (epoch {record['epochs_trained']}, corpus {_corpus_name(raw)}): both networks"
              f"{' and optimizers' if t.init_optimizer else ''}; none of its corpus's {len(hashes)} distinct files is in "
              "the training folder")
     return record, hashes
+
+
+def extras(init):
+    """What a run started from a public model adds to its config.json: the `init_from` record, and the
+    public model's sampling temperature as its own (a temperature chosen on private songs would spend
+    privacy that no epsilon counts; `python -m bench.temperature --write` can still override it)."""
+    if not init:
+        return {}
+    return {"init_from": init, **({"temperature": init["temperature"]} if "temperature" in init else {})}
 
 
 def check_compatible(folder, public, cfg):
