@@ -294,6 +294,14 @@ def tune_families(records, n=FAMILY_INTERVALS):
     return np.array([root(i) for i in range(len(records))])
 
 
+def family_folds(records):
+    """(records,) the cross-validation fold of each record: whole tune families dealt to FOLDS folds (seed 0)."""
+    fam = tune_families(records)
+    ufam = np.unique(fam)
+    fold_of = dict(zip(ufam, np.random.default_rng(0).permutation(len(ufam)) % FOLDS))
+    return np.array([fold_of[f] for f in fam])
+
+
 def hmm_piece(r, span):
     """(chord ids at span starts, boundary class, melody x (spans, 12) summing to 1), spans of `span`,
     and beats per span; the chords only where scored."""
@@ -324,9 +332,7 @@ def learned_results(sets, span="beat", **kw):
     tune families; lead sheets (a) from a model fitted on all chorales, (b) leave one tune out."""
     chor, lead = sets["chorales"], sets["lead sheets"]
     fam = tune_families(chor)
-    ufam = np.unique(fam)
-    fold_of = dict(zip(ufam, np.random.default_rng(0).permutation(len(ufam)) % FOLDS))
-    fold = np.array([fold_of[f] for f in fam])
+    fold = family_folds(chor)
     out = {"with": {}, "without": {}}
     labels = {"with": {}, "without": {}}
     for f in range(FOLDS):
@@ -343,7 +349,7 @@ def learned_results(sets, span="beat", **kw):
         res["lead sheets, fitted on the chorales"] = score(lead, lambda r, mo=whole: hmm_beats(mo, r, span))
         by_name = {r["name"]: hmm_beats(mi.without_keys() if flat else mi, r, "half") for r, mi in zip(lead, loo)}
         res["lead sheets, leave one tune out (half-bar spans)"] = score(lead, lambda r, b=by_name: b[r["name"]])
-    return out, {"families": len(ufam), "largest family": int(np.bincount(fam).max()), "folds": FOLDS}
+    return out, {"families": len(np.unique(fam)), "largest family": int(np.bincount(fam).max()), "folds": FOLDS}
 
 
 # ----------------------------------------------------------------------------- full scores (bench/score_chords.py)
