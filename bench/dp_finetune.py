@@ -3,9 +3,10 @@ command of this script, which prints and runs the real `train.py` and `musicgan 
 
 python -m bench.dp_finetune --public models/folk --out runs/dpft ROW [ROW ...]
 ROW: public (the public model alone, judged on the held-out chorales), eps1 / eps3 / eps8 (DP
-fine-tuning at ε = 1, 3, 8, unit phrase), eps8-song (unit song), plain (non-private fine-tuning),
+fine-tuning at ε = 1, 3, 8, unit phrase: all of D trained, B = 256, 10 epochs), eps8-song (unit song), plain (non-private fine-tuning),
 noise (the DP fine-tuning with σ = 1000, ε ≈ 0: what the steps do without the private
-signal, the control), or ROW:blocks=K,batch=B,epochs=E,lr=X,glr=Y to vary one (glr: G's rate, default lr). σ is computed so that the planned steps end at ε
+signal, the control), or ROW:blocks=K,batch=B,epochs=E,lr=X,glr=Y to vary one (glr: G's rate, default lr;
+models/chorales-dp is eps8:epochs=20). σ is computed so that the planned steps end at ε
 (PLD, δ = 1e-5); --dp-target-epsilon guards it. A row whose evaluation.json exists is not re-run
 (delete its folder to redo it). Ends with the table of every row done so far under --out.
 """
@@ -19,10 +20,10 @@ from pathlib import Path
 
 DATA = "data/chorales"
 DELTA = 1e-5
-DP = {"blocks": 1, "batch": 256, "epochs": 10, "lr": 5e-5, "unit": "phrase"}
+DP = {"blocks": None, "batch": 256, "epochs": 10, "lr": 5e-5, "unit": "phrase"}
 ROWS = {"eps1": {"epsilon": 1.0}, "eps3": {"epsilon": 3.0}, "eps8": {"epsilon": 8.0},
         "eps8-song": {"epsilon": 8.0, "unit": "song", "batch": 64},
-        "plain": {"epsilon": None, "blocks": None, "batch": 64, "epochs": 2},
+        "plain": {"epsilon": None, "batch": 64, "epochs": 2},
         "noise": {"epsilon": None, "sigma": 1000.0}}     # the DP run with the private signal drowned: the control
 SHOWN = ("chord_tone_ratio", "notes_per_bar", "pitch_class_entropy", "mean_abs_interval", "diversity",
          "copy_rate", "classifier_accuracy", "distance")
