@@ -4,7 +4,7 @@ import json
 from pathlib import Path
 
 from .. import quiet_tensorflow_import
-from ..core.constants import DEFAULT_STYLE, MODELS_DIR
+from ..core.constants import MODELS_DIR
 from ..core.errors import UserError
 
 
@@ -46,9 +46,9 @@ def add_parser(sub):
                        "found verbatim in the training songs (any key) and the share of melodies copying "
                        ">= 2 bars; 2-sample = held-out accuracy of a classifier telling the row from real "
                        "phrases (0.5: cannot tell); distance = mean normalised distance to the real row.")
-    p.add_argument("--models", default=f"{MODELS_DIR}/{DEFAULT_STYLE}",
+    p.add_argument("--models", default=f"{MODELS_DIR}/chorales",      # the model of the bundled corpus
                    help=f"folder with generator.h5 and config.json, and optionally lstm/ with the rival LSTM "
-                   f"(default: {MODELS_DIR}/{DEFAULT_STYLE})")
+                   f"(default: {MODELS_DIR}/chorales, the model of the default --data)")
     p.add_argument("--data", default="data/chorales", help="the corpus the model was trained on (default: data/chorales)")
     p.add_argument("--cache", help="phrase cache folder (default: DATA/cache)")
     p.add_argument("--out", help="report JSON; the chart goes next to it as .png (default: MODELS/evaluation.json)")
