@@ -220,6 +220,21 @@ def test_tf_dataset_shapes_order_and_epochs():
     assert len(dropped) == pipeline.iterations_per_epoch(n, 4, drop_remainder=True) == 2
 
 
+def test_meter_balance_draws_rare_meters_more_often_and_tiny_ones_no_more_than_the_floor():
+    meters = np.array([(4, 4)] * 9000 + [(3, 4)] * 900 + [(5, 4)] * 100)   # 90%, 9%, 1% (under the 2% floor)
+    share = lambda order: [float(np.mean((meters[order] == m).all(1))) for m in ((4, 4), (3, 4), (5, 4))]
+    plain = pipeline.epoch_order(meters, epoch=3, seed=1)
+    assert sorted(plain) == list(range(len(meters)))                      # 0: a permutation, as before
+    even = pipeline.epoch_order(meters, epoch=3, seed=1, meter_balance=1.0)
+    assert len(even) == len(meters) and (even == pipeline.epoch_order(meters, 3, 1, meter_balance=1.0)).all()
+    four, three, five = share(even)
+    assert abs(four - three) < 0.03                                       # the meters it writes: equally often
+    assert abs(five - 100 / 200 * three) < 0.01                          # 5/4 counts as 200 rows: half of 3/4's
+    half = share(pipeline.epoch_order(meters, 3, 1, meter_balance=0.5))
+    assert 0.09 < half[1] < 0.3 and half[0] > half[1]                     # between the corpus and even
+    assert not (pipeline.epoch_order(meters, 4, 1, meter_balance=1.0) == even).all()
+
+
 @pytest.mark.parametrize("n, b, drop, expected", [(10, 4, False, 3), (10, 4, True, 2), (8, 4, False, 2),
                                                   (3, 8, False, 1), (3, 8, True, 0), (60000, 256, False, 235)])
 def test_iterations_per_epoch(n, b, drop, expected):

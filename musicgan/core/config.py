@@ -145,6 +145,9 @@ class TrainConfig:
     reference_batch: int = 64
     warmup_epochs: float = 1.0    # learning-rate warmup when scaled
     drop_remainder: bool = False
+    meter_balance: float = 0.0    # 0: each epoch is a permutation of the rows; b > 0: N rows drawn with
+                                  # replacement, a row's odds as (its meter's row count)^-b, so rare meters
+                                  # are seen more often (1: every meter equally often)
     save_every: int = 5           # epochs between .h5 exports (and at the end)
     sample_every: int = 5         # epochs between sample MIDI files
     max_loss: float = 1e4         # a loss above this (or NaN) stops the run
@@ -171,6 +174,7 @@ class TrainConfig:
         _check(self.gumbel_temperature > 0, "gumbel_temperature must be positive")
         _check(self.reference_batch >= 1 and self.warmup_epochs >= 0, "reference_batch >= 1, warmup_epochs >= 0")
         _check(self.save_every >= 1 and self.sample_every >= 1, "save_every and sample_every must be >= 1")
+        _check(0 <= self.meter_balance <= 1, f"meter_balance must be in [0, 1], got {self.meter_balance}")
         _check(0 <= self.holdout < 1, f"holdout must be in [0, 1), got {self.holdout}")
         _check(self.holdout_by in HOLDOUT_BY,
                f"holdout_by must be one of {', '.join(HOLDOUT_BY)}, got {self.holdout_by!r}")
@@ -239,6 +243,9 @@ class Config:
         _check(not (self.privacy.dp and self.train.feature_matching > 0),
                "feature matching reads real data in the generator step, outside the private "
                "discriminator: set train.feature_matching to 0 with --dp")
+        _check(not (self.privacy.dp and self.train.meter_balance),
+               "--dp draws each batch by Poisson sampling, which its epsilon counts; train.meter_balance "
+               "would change those odds: leave it at 0 with --dp")
         _check(not (self.privacy.dp and self.model.kind == "lstm"),
                "--dp trains the GAN's discriminator privately; the LSTM reads the music itself: train it "
                "without --dp")

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from ..core.constants import METER_FEATURES
+from ..core.constants import METER_FEATURES, MIN_METER_SHARE
 from ..core.errors import ConfigError
 from ..core.meter import Meter
 from ..harmony import chords
@@ -34,12 +34,30 @@ def iterations_per_epoch(samples, batch_size, drop_remainder=False):
     return samples // batch_size if drop_remainder else -(-samples // batch_size)
 
 
+def epoch_order(meters, epoch=0, seed=0, shuffle=True, meter_balance=0.0):
+    """(N,) row indices of one epoch, drawn from (seed, epoch) so that a resumed run sees the same.
+
+    meter_balance 0 is a permutation; above 0 the N rows are drawn with replacement, each with odds
+    (its meter's row count)^-meter_balance: at 1 every meter is drawn equally often. A meter under
+    MIN_METER_SHARE of the rows, one a model does not write, counts as that share: drawing a corpus'
+    one 5/4 phrase as often as all its 2/4 would teach the model that phrase by heart."""
+    n = len(meters)
+    if not shuffle:
+        return np.arange(n)
+    rng = np.random.default_rng([seed, epoch])
+    if not meter_balance:
+        return rng.permutation(n)
+    _, index, counts = np.unique(np.asarray(meters).reshape(n, 2), axis=0, return_inverse=True, return_counts=True)
+    odds = np.maximum(counts, MIN_METER_SHARE * n)[index.ravel()] ** -float(meter_balance)
+    return rng.choice(n, n, p=odds / odds.sum())
+
+
 def tf_dataset(melody, chord_ids, previous, meters, batch_size, epoch=0, seed=0, shuffle=True,
-               drop_remainder=False, pad_remainder=False):
+               drop_remainder=False, pad_remainder=False, meter_balance=0.0):
     """tf.data batches of (melody (B, steps) int32, conditions (B, slots, CONDITION_DIM) float32: chord and
     meter features, previous (B, context steps) int32).
 
-    The order is a permutation drawn from (seed, epoch), so a resumed run sees the same batches.
+    The order is `epoch_order`'s, drawn from (seed, epoch), so a resumed run sees the same batches.
     `pad_remainder` fills the last batch up to B with copies of the epoch's first rows and adds a 4th
     element, weight (B,) float32: 1 for a row, 0 for a filler. Every batch then has one shape, so a
     compiled step traces once instead of again for each epoch's short last batch, and the losses
@@ -48,7 +66,7 @@ def tf_dataset(melody, chord_ids, previous, meters, batch_size, epoch=0, seed=0,
     import tensorflow as tf
 
     n = len(melody)
-    order = np.random.default_rng([seed, epoch]).permutation(n) if shuffle else np.arange(n)
+    order = epoch_order(meters, epoch, seed, shuffle, meter_balance)
     weight = np.ones(n, np.float32)
     if pad_remainder and not drop_remainder:
         fill = -n % batch_size

@@ -61,7 +61,8 @@ def start(gan, cfg, models_dir, resumed, files, print_fn=print):
               "weights_sha256": weights_hash(folder), "corpus_hashes": where, "optimizer": t.init_optimizer,
               "temperature": sampling.model_temperature(raw)}
     print_fn(f"starting from {folder} (epoch {record['epochs_trained']}, corpus {_corpus_name(raw)}): both networks"
-             f"{' and optimizers' if t.init_optimizer else ''}; none of its corpus's {len(hashes)} distinct files is in "
+             f"{' and optimizers' if t.init_optimizer else ''}; "
+             f"{len(shared) or 'none'} of its corpus's {len(hashes)} distinct files {'are' if shared else 'is'} in "
              "the training folder")
     return record, hashes
 

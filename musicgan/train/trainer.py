@@ -90,7 +90,7 @@ class GAN:
         """The epoch's batches from iteration `start` on: a permutation keyed by (seed, epoch), with noise."""
         t = self.cfg.train
         data = with_noise(tf_dataset(rows.melody, rows.chords, rows.previous, rows.meter, t.batch_size, epoch,
-                                     t.seed, drop_remainder=t.drop_remainder, pad_remainder=True), self.cfg,
+                                     t.seed, drop_remainder=t.drop_remainder, pad_remainder=True, meter_balance=t.meter_balance), self.cfg,
                           epoch).skip(start)
         return self.strategy.experimental_distribute_dataset(data.with_options(_SPLIT_BATCHES))
 
