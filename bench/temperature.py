@@ -8,9 +8,10 @@ sharpen the distribution. This sweep scores each temperature with the metrics of
 the songs the model trained on, in every meter it writes, never the held-out songs that
 `musicgan evaluate` judges it on, and picks the one with the smallest distance to those songs
 among those that keep the bar's diversity (two melodies over the same chords differ on at least
-half as many steps as two real bars over the same chords do).
-`--write` records it in the model's config.json (`temperature`), which generate.py and
-`musicgan evaluate` then use unless told otherwise.
+half as many steps as two real bars over the same chords do): pooled over the meters by their
+windows, and in each meter alone (a reel in 2/4 and a 4/2 air need not want the same one).
+`--write` records both in the model's config.json (`temperature`, `meter_temperatures`), which
+generate.py and `musicgan evaluate` then use unless told otherwise.
 
 Run from the repository root (about 2 minutes for the folk model on 2 cores):
     .venv/bin/python -m bench.temperature --models models/folk --data data/folk [--write]
@@ -71,8 +72,12 @@ def sweep(models_dir, data_dir, windows=512, seed=0, temperatures=TEMPERATURES, 
     pooled = {t: sum(weights[k] * row["distance"] for k, row in table[t].items()) / total for t in temperatures}
     allowed = [t for t in temperatures if all(row["diverse_enough"] for row in table[t].values())]
     best = min(allowed or temperatures[:1], key=pooled.get)
+    by_meter = {}
+    for name in weights:
+        fits = [t for t in temperatures if table[t][name]["diverse_enough"]] or temperatures[:1]
+        by_meter[name] = min(fits, key=lambda t: table[t][name]["distance"])
     return {"models": str(models_dir), "data": str(data_dir), "windows_per_meter": weights, "pooled_distance": pooled,
-            "best": best, "per_meter": {str(t): table[t] for t in temperatures}}
+            "best": best, "best_per_meter": by_meter, "per_meter": {str(t): table[t] for t in temperatures}}
 
 
 def main(argv=None):
@@ -81,21 +86,22 @@ def main(argv=None):
     p.add_argument("--data", required=True)
     p.add_argument("--windows", type=int, default=512, help="training windows per meter (default: 512)")
     p.add_argument("--out", help="JSON report (default: bench/temperature_MODELNAME.json)")
-    p.add_argument("--write", action="store_true", help="record the best temperature in MODELS/config.json")
+    p.add_argument("--write", action="store_true",
+                   help="record the best temperature, pooled and per meter, in MODELS/config.json")
     args = p.parse_args(argv)
     t0 = time.perf_counter()
     result = sweep(args.models, args.data, args.windows)
     result["seconds"] = round(time.perf_counter() - t0, 1)
     print("pooled distance: " + "  ".join(f"T={t}: {d:.3f}" for t, d in result["pooled_distance"].items())
-          + f"  -> {result['best']}")
+          + f"  -> {result['best']}; per meter: " + ", ".join(f"{k} {t}" for k, t in result["best_per_meter"].items()))
     out = Path(args.out or Path(__file__).parent / f"temperature_{Path(args.models).name}.json")
     write_text(out, json.dumps(result, indent=1) + "\n")
     if args.write:
         config = Path(args.models) / "config.json"
         raw = json.loads(config.read_text())
-        raw["temperature"] = result["best"]
+        raw["temperature"], raw["meter_temperatures"] = result["best"], result["best_per_meter"]
         write_text(config, json.dumps(raw, indent=1) + "\n")
-        print(f"wrote temperature {result['best']} to {config}")
+        print(f"wrote temperature {result['best']} and per-meter temperatures to {config}")
 
 
 if __name__ == "__main__":

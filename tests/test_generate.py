@@ -8,6 +8,8 @@ import pytest
 
 from musicgan.cli import generate_main
 from musicgan.core import constants as C
+from musicgan.core.meter import Meter
+from musicgan.generate.sampling import model_temperature
 
 
 @pytest.fixture
@@ -278,11 +280,14 @@ def test_form_errors_name_the_sections(models, tmp_path, capsys):
         assert message in capsys.readouterr().err
 
 
-def test_a_model_is_sampled_at_the_temperature_its_config_keeps(models, tmp_path):
+def test_a_model_is_sampled_at_the_temperature_its_config_keeps_for_the_meter(models, tmp_path):
     own = tmp_path / "own"
     shutil.copytree(models, own, ignore=shutil.ignore_patterns("checkpoints", "logs", "samples", "best"))
     config = json.loads((own / "config.json").read_text())
-    (own / "config.json").write_text(json.dumps(dict(config, temperature=0.0)))
+    (own / "config.json").write_text(json.dumps(dict(config, temperature=1.0, meter_temperatures={"4/4": 0.0})))
+    raw = {"temperature": 0.3, "meter_temperatures": {"2/4": 0.5}}
+    assert (model_temperature(raw, Meter(2, 4)), model_temperature(raw, Meter(3, 4)), model_temperature(raw),
+            model_temperature({}, Meter(2, 4))) == (0.5, 0.3, 0.3, 1.0)
 
     def melody(*extra):
         assert _gen(own, tmp_path, "--chords", "C G Am F", "--bars", "8", "--seed", "4", *extra) == 0

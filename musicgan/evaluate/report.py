@@ -107,7 +107,7 @@ def evaluate(models_dir="models", data_dir="data", cache_dir=None, seeds=4, seed
     `progressions` (typed, one chord a bar), the same per meter over songs written over them ("typed")."""
     t0 = time.perf_counter()
     generator, cfg, raw = load_generator(models_dir)
-    models, temperatures = {"model": generator}, {"model": model_temperature(raw)}
+    models, raws = {"model": generator}, {"model": raw}
     corpus = prepare(data_dir, cache_dir, cfg.representation, progress=False)
     other = other_corpus(raw.get("corpus"), fingerprint(data_dir, corpus.files), data_dir)
     if other:
@@ -115,7 +115,7 @@ def evaluate(models_dir="models", data_dir="data", cache_dir=None, seeds=4, seed
     lstm_dir = Path(models_dir) / "lstm"
     if (lstm_dir / "config.json").exists():
         models["lstm"], lstm_cfg, lstm_raw = load_model(lstm_dir, "lstm")
-        temperatures["lstm"] = model_temperature(lstm_raw)
+        raws["lstm"] = lstm_raw
         for why in rival_differs(cfg, raw, lstm_cfg, lstm_raw):
             print_fn(f"warning: the LSTM in {lstm_dir} {why}")
     else:
@@ -146,8 +146,10 @@ def evaluate(models_dir="models", data_dir="data", cache_dir=None, seeds=4, seed
         print_fn(f"{name}: {len(mine)} chord windows from {note}, {seeds} melodies each")
         profile = onset_profile(train_split.melody[(train_split.meter == (m.numerator, m.denominator)).all(1)], m)
         finder = CopyFinder(train_split.melody, meter=m, keys=transpose)
+        temperatures = {k: model_temperature(r, m) for k, r in raws.items()}
         rows, spread = judge(models, windows, baselines, profile, m, seeds, rng, finder, temperatures)
-        per_meter[name] = {"windows": len(mine), "rows": rows, "bar": check_bar(rows, spread=spread)}
+        per_meter[name] = {"windows": len(mine), "temperatures": temperatures, "rows": rows,
+                           "bar": check_bar(rows, spread=spread)}
         if progressions:
             print_fn(f"{name}: {len(progressions)} typed progressions x {seeds} seeds")
             typed = judge_typed(models, windows, baselines, profile, m, progressions, seeds, seed, finder, temperatures)
@@ -161,7 +163,8 @@ def evaluate(models_dir="models", data_dir="data", cache_dir=None, seeds=4, seed
     if progressions:
         typed_rows, _ = _pooled({k: {**v["typed"], "windows": v["windows"]} for k, v in per_meter.items()})
         typed = {"typed": {"progressions": list(progressions), "rows": typed_rows, "bar": check_bar(typed_rows)}}
-    return {**typed, "models": str(models_dir), "epochs_trained": raw.get("epochs_trained"), "temperatures": temperatures, "data": str(data_dir),
+    return {**typed, "models": str(models_dir), "epochs_trained": raw.get("epochs_trained"),
+            "temperatures": {k: model_temperature(r) for k, r in raws.items()}, "data": str(data_dir),
             "other_corpus": other, "windows": sum(v["windows"] for v in per_meter.values()), "seeds": seeds, "held_out": note,
             "meters": per_meter, "meters_too_thin": skipped, "rows": rows,
             "bar": check_bar(rows, spread=spread), "seconds": round(time.perf_counter() - t0, 1)}

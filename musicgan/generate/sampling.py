@@ -9,10 +9,11 @@ from ..core.meter import SLOT_STEPS
 from ..data.pipeline import conditions
 
 
-def model_temperature(raw):
-    """The temperature a model is sampled at unless told otherwise: its config.json's `temperature`
-    (chosen on its training songs by `python -m bench.temperature`), else 1."""
-    return float(raw.get("temperature", 1.0))
+def model_temperature(raw, meter=None):
+    """The temperature a model is sampled at in `meter` unless told otherwise: its config.json's
+    `meter_temperatures` entry for that meter, else its `temperature` (both chosen on its training songs
+    by `python -m bench.temperature`), else 1."""
+    return float((raw.get("meter_temperatures") or {}).get(str(meter), raw.get("temperature", 1.0)))
 
 
 def sample_tokens(probs, temperature, rng):

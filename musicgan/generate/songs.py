@@ -130,7 +130,7 @@ def generate_songs(progression, models_dir="models", bars=None, out="out/song.mi
                          for name, section in dict(plan).items())
     generator, _, raw = load_model(models_dir)
     meter = choose_meter(meter, raw, models_dir)
-    temperature = model_temperature(raw) if temperature is None else temperature
+    temperature = model_temperature(raw, meter) if temperature is None else temperature
     sections = plan[0][0] != ""
     total = sum(len(b) for _, b in plan) if sections else bars or DEFAULT_BARS
     if total > max_bars(meter):

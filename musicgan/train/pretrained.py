@@ -59,7 +59,8 @@ def start(gan, cfg, models_dir, resumed, files, print_fn=print):
     record = {"folder": str(folder.resolve()), "epochs_trained": raw.get("epochs_trained"),
               "corpus": raw.get("corpus"), "config_hash": config_hash(public),
               "weights_sha256": weights_hash(folder), "corpus_hashes": where, "optimizer": t.init_optimizer,
-              "temperature": sampling.model_temperature(raw)}
+              "temperature": sampling.model_temperature(raw),
+              **({"meter_temperatures": raw["meter_temperatures"]} if raw.get("meter_temperatures") else {})}
     print_fn(f"starting from {folder} (epoch {record['epochs_trained']}, corpus {_corpus_name(raw)}): both networks"
              f"{' and optimizers' if t.init_optimizer else ''}; "
              f"{len(shared) or 'none'} of its corpus's {len(hashes)} distinct files {'are' if shared else 'is'} in "
@@ -69,11 +70,11 @@ def start(gan, cfg, models_dir, resumed, files, print_fn=print):
 
 def extras(init):
     """What a run started from a public model adds to its config.json: the `init_from` record, and the
-    public model's sampling temperature as its own (a temperature chosen on private songs would spend
+    public model's sampling temperatures as its own (a temperature chosen on private songs would spend
     privacy that no epsilon counts; `python -m bench.temperature --write` can still override it)."""
     if not init:
         return {}
-    return {"init_from": init, **({"temperature": init["temperature"]} if "temperature" in init else {})}
+    return {"init_from": init, **{k: init[k] for k in ("temperature", "meter_temperatures") if k in init}}
 
 
 def check_compatible(folder, public, cfg):
