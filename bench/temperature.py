@@ -13,6 +13,9 @@ windows, and in each meter alone (a reel in 2/4 and a 4/2 air need not want the 
 `--write` records both in the model's config.json (`temperature`, `meter_temperatures`), which
 generate.py and `musicgan evaluate` then use unless told otherwise.
 
+The LSTM rival of a model (MODELS/lstm) is swept the same way, so that `musicgan evaluate` compares
+each at the temperature that suits it.
+
 Run from the repository root (about 2 minutes for the folk model on 2 cores):
     .venv/bin/python -m bench.temperature --models models/folk --data data/folk [--write]
 """
@@ -30,17 +33,17 @@ from musicgan.data.corpus import prepare
 from musicgan.data.pipeline import conditions
 from musicgan.evaluate import metrics
 from musicgan.evaluate.report import COMPARED
-from musicgan.generate.sampling import sample_phrases
+from musicgan.generate.sampling import recurrent, sample_phrases
 from musicgan.generate.songs import model_meters
 from musicgan.harmony.chords import FEATURES
-from musicgan.models.files import load_generator
+from musicgan.models.files import load_model
 
 TEMPERATURES = (1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2)
 SCORED = tuple(k for k in COMPARED if k != "classifier_accuracy")
 
 
 def sweep(models_dir, data_dir, windows=512, seed=0, temperatures=TEMPERATURES, print_fn=print):
-    generator, cfg, raw = load_generator(models_dir)
+    generator, cfg, raw = load_model(models_dir)              # a GAN, or its LSTM rival (models/NAME/lstm)
     corpus = prepare(data_dir, None, cfg.representation, progress=False)
     train = corpus.subset(~corpus.held_out(cfg.train.holdout, cfg.train.holdout_by))
     mel, ids, prev, source = train.augmented(cfg.representation.transpose, sources=True)
@@ -57,7 +60,8 @@ def sweep(models_dir, data_dir, windows=512, seed=0, temperatures=TEMPERATURES, 
         real = metrics.summary(mel[mine], ids[mine], m)
         real_diversity = metrics.real_diversity(mel[mine], ids[mine], prev[mine], train.song[source[mine]], meter=m)
         features = np.repeat(conditions(FEATURES[ids[mine]], m), 2, 0)        # two melodies a window
-        noise = rng.standard_normal((len(features), generator.inputs[0].shape[-1])).astype(np.float32)
+        noise = None if recurrent(generator) else rng.standard_normal(
+            (len(features), generator.inputs[0].shape[-1])).astype(np.float32)
         for t in temperatures:                     # the same noise and draws at every temperature
             tokens = sample_phrases(generator, features, np.random.default_rng(seed), np.repeat(prev[mine], 2, 0),
                                     t, noise)
@@ -94,7 +98,8 @@ def main(argv=None):
     result["seconds"] = round(time.perf_counter() - t0, 1)
     print("pooled distance: " + "  ".join(f"T={t}: {d:.3f}" for t, d in result["pooled_distance"].items())
           + f"  -> {result['best']}; per meter: " + ", ".join(f"{k} {t}" for k, t in result["best_per_meter"].items()))
-    out = Path(args.out or Path(__file__).parent / f"temperature_{Path(args.models).name}.json")
+    name = "_".join(Path(args.models).resolve().parts[-2:]) if Path(args.models).name == "lstm" else Path(args.models).name
+    out = Path(args.out or Path(__file__).parent / f"temperature_{name}.json")
     write_text(out, json.dumps(result, indent=1) + "\n")
     if args.write:
         config = Path(args.models) / "config.json"
