@@ -10,6 +10,7 @@ from musicgan.core.config import Config, load_config, save_config
 from musicgan.core.meter import FOUR_FOUR
 from musicgan.data.corpus import fingerprint
 from musicgan.evaluate import report as evaluate
+from musicgan.evaluate.typed import in_any_key
 from musicgan.harmony import progression
 
 
@@ -105,6 +106,16 @@ def test_chord_tone_spread_is_zero_for_the_real_melodies_and_grows_with_songs_th
     mixed = same.copy()
     mixed[20:, :, ::4] = C.FIRST_PITCH_TOKEN + 13                  # C#: on no chord, in 5 of the 10 songs
     assert 0.05 < evaluate.chord_tone_spread(windows, mixed, False, rng, FOUR_FOUR) < 0.3
+
+
+def test_typed_melodies_meet_the_classifier_in_every_key_with_their_steps_kept():
+    c_major = np.array([C.FIRST_PITCH_TOKEN + 60 - C.MIN_PITCH + d for d in (0, 2, 4, 5, 7)])
+    tune = np.tile(np.concatenate([c_major, [C.HOLD, C.REST]]), (400, 1))
+    top = np.full((1, 7), C.VOCAB_SIZE - 1)                       # the highest pitch: only down is possible
+    moved = in_any_key(np.concatenate([tune, top]), np.random.default_rng(0))
+    assert len(np.unique(moved[:-1, 0])) == 12                   # all twelve keys
+    assert (np.diff(moved[:-1, :5].astype(int)) == np.diff(c_major)).all()
+    assert (moved[:-1, 5:] == [C.HOLD, C.REST]).all() and moved[-1, 0] <= C.VOCAB_SIZE - 1
 
 
 def test_typed_progressions_are_judged_per_meter_with_the_same_rows(tiny_models, tmp_path, capsys):
