@@ -171,6 +171,30 @@ def test_a_kill_at_any_moment_loses_nothing_already_reported(corpus_dir, straigh
         p.name for p in (straight[0] / "samples").iterdir())
 
 
+def test_a_kill_mid_epoch_loses_only_what_came_after_the_last_timed_checkpoint(corpus_dir, straight, tmp_path,
+                                                                              monkeypatch):
+    real = trainer.GAN.g_batch
+
+    def g_batch(self, batch, step):
+        if step == 3:                            # epoch 1's 4th iteration, between its D and G steps
+            raise Killed
+        return real(self, batch, step)
+
+    monkeypatch.setattr(trainer.GAN, "g_batch", g_batch)
+    folder = tmp_path / "m"
+    with pytest.raises(Killed):                  # a checkpoint every 6 ms: after each iteration here
+        training.train(tiny_config(epochs=2), corpus_dir, folder, progress=False, print_fn=str,
+                       checkpoint_minutes=1e-4)
+    assert not (folder / "training_log.csv").exists()             # epoch 1 never ended
+    monkeypatch.setattr(trainer.GAN, "g_batch", real)
+    said = []
+    gan = training.train(tiny_config(epochs=2), corpus_dir, folder, resume=True, progress=False,
+                         print_fn=said.append, checkpoint_minutes=0)
+    assert "resumed at epoch 1, iteration 3" in said
+    _close(_weights(gan), straight[1])
+    _same_log(_log(folder), straight[2])                          # epoch 1's row counts its first 3 iterations
+
+
 def test_a_damaged_newest_checkpoint_falls_back_to_the_one_before(corpus_dir, straight, tmp_path):
     folder = tmp_path / "m"
     shutil.copytree(straight[0], folder)

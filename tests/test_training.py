@@ -185,6 +185,10 @@ def test_train_command_line(corpus_dir, tmp_path, capsys):
         assert message in err and err.count("\n") == 1, err
     assert train_main(["--data", str(corpus_dir), "--models", str(tmp_path / "x"), "--resume", "--fresh"]) == 2
     assert "--resume continues a run and --fresh deletes it" in capsys.readouterr().err
+    assert train_main(["--data", str(corpus_dir), "--models", str(tmp_path / "x"), "--checkpoint-minutes", "-1"]) == 2
+    assert "--checkpoint-minutes must be a number >= 0, got -1.0" in capsys.readouterr().err
+    assert train_main(["--data", str(corpus_dir), "--models", str(tmp_path / "x"), "--meter-balance", "2"]) == 2
+    assert "meter_balance must be in [0, 1], got 2.0" in capsys.readouterr().err
     with pytest.raises(SystemExit) as done:
         train_main(["--help"])
     assert done.value.code == 0 and "ceil(N/B)" in capsys.readouterr().out

@@ -86,6 +86,9 @@ def build_train_parser():
                    "samples and .h5 every epoch")
     p.add_argument("--jobs", type=int, help="processes reading MIDI (default: all cores)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--checkpoint-minutes", type=float, default=10.0, metavar="M",
+                   help="also write a checkpoint every M minutes within an epoch, so that a killed run loses at "
+                   "most M minutes (default: 10; 0: at the end of each epoch only)")
     _init_flags(p)
     _privacy_flags(p)
     _distribution_flags(p)
@@ -186,11 +189,13 @@ def run_train(args):
 
     if args.resume and args.fresh:
         raise ConfigError("--resume continues a run and --fresh deletes it: give one of them")
+    if not args.checkpoint_minutes >= 0:                                      # NaN fails too
+        raise ConfigError(f"--checkpoint-minutes must be a number >= 0, got {args.checkpoint_minutes}")
     cfg = train_config(args)
     strategy = make_strategy(args.strategy, args.workers, args.task_index, args.replicas, args.worker_timeout)
     train(cfg, args.data, args.models, args.cache, resume=args.resume, fresh=args.fresh,
           progress=not args.quiet, jobs=args.jobs, command=" ".join(["python train.py", *sys.argv[1:]]),
-          strategy=strategy)
+          strategy=strategy, checkpoint_minutes=args.checkpoint_minutes)
     print(f"models written to {args.models}/")
     best = Path(args.models) / "best"
     if (best / "config.json").exists():          # it met more of the bar than the last epoch (docs/experiments.md)
