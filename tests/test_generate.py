@@ -93,6 +93,8 @@ def test_a_meter_with_too_few_phrases_is_refused_with_how_many():
     with pytest.raises(UserError, match=r"saw only 10 phrases of 3/2, under 2% .*: it writes 4/4, 3/4 "):
         choose_meter("3/2", raw, "m")
     assert str(choose_meter(None, {"meters": {"5/4": 1}}, "m")) == "5/4"      # its most common, however few
+    assert str(choose_meter(None, {"meters": {"2/4": 195, "6/8": 158, "4/4": 136}}, "m")) == "4/4"
+    assert str(choose_meter(None, {"meters": {"2/4": 195, "6/8": 158, "4/4": 1}}, "m")) == "2/4"  # 4/4 unwritten
 
 
 def test_a_song_that_ends_in_silence_lasts_its_bars(models, tmp_path):

@@ -27,7 +27,7 @@ def build_generate_parser():
     p.add_argument("--vary", type=float, default=0.0, help="how much a repeated section's melody changes: 0 "
                    "repeats it, 1 writes it afresh (default: 0)")
     p.add_argument("--meter", help="time signature of the song, e.g. 3/4 or 6/8: one the model learned "
-                   "(config.json's meters; default: its most common)")
+                   "(config.json's meters; default: 4/4 if it writes 4/4, else its most common)")
     p.add_argument("--out", default="out/song.mid", help="MIDI file to write (default: out/song.mid); "
                    "with --num-samples N: out/song_01.mid ...")
     p.add_argument("--style", choices=STYLES, default=DEFAULT_STYLE,

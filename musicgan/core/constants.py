@@ -40,7 +40,7 @@ DEFAULT_BPM = 100.0
 # the models that ship, each a folder models/STYLE (generator.h5, config.json, log, evaluation)
 MODELS_DIR = "models"
 STYLES = ("chorales", "folk")
-DEFAULT_STYLE = "chorales"    # the closer to its corpus over typed one-chord-a-bar progressions (README)
+DEFAULT_STYLE = "folk"        # the closer to its corpus over typed one-chord-a-bar progressions, in 4/4 and 3/4 (README)
 MIN_METER_SHARE = 0.02        # a model writes (and is judged in) the meters of at least this share of its phrases
 
 # tf.distribute (musicgan.train.distribute; here so the command line needs no TensorFlow to list them)
