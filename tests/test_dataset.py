@@ -13,8 +13,8 @@ from musicgan.cli import main
 from musicgan.core import constants as C
 from musicgan.core.config import Representation
 from musicgan.core.meter import FOUR_FOUR
+from musicgan.data import cache, pipeline
 from musicgan.data import corpus as dataset
-from musicgan.data import pipeline
 
 from .conftest import write_midi
 
@@ -82,7 +82,8 @@ def test_every_bad_file_is_skipped_with_its_reason(tmp_path, monkeypatch):
     assert {k: by_name["good.mid"][k] for k in ("path", "status", "reason", "phrases", "meters")} == \
         {"path": str(good), "status": "ok", "reason": "", "phrases": 3, "meters": {"4/4": 3}}
     assert by_name["good.mid"]["melody"].startswith("track 0 'Melody'")           # which track, and why
-    report = json.loads((tmp_path / "cache" / "report.json").read_text())
+    report = json.loads((cache.entry_dir(tmp_path / "cache", Representation(melody_chord_weight=0))
+                         / "report.json").read_text())
     assert len(report["files"]) == len(expect) + 1
     assert set(report["files"][0]) >= {"path", "status", "reason", "phrases"}
     summary = corpus.summary()
@@ -172,7 +173,7 @@ def test_cache_reads_nothing_then_only_the_changed_file(tmp_path):
     for i in range(3):
         write_midi(midi / f"s{i}.mid", bars=6)
     first = dataset.prepare(midi, jobs=1, progress=False)
-    assert first.reread == 3 and (midi / "cache" / "phrases.npz").exists()
+    assert first.reread == 3 and (cache.entry_dir(midi / "cache", Representation()) / "phrases.npz").exists()
     again = dataset.prepare(midi, jobs=1, progress=False)
     assert again.reread == 0 and again.report == first.report
     np.testing.assert_array_equal(again.melody, first.melody)
@@ -186,6 +187,26 @@ def test_cache_reads_nothing_then_only_the_changed_file(tmp_path):
 
     other = dataset.prepare(midi, rep=Representation(phrase_steps=32, hop_bars=2), jobs=1, progress=False)
     assert other.reread == 4 and other.melody.shape[1] == 32     # another representation: no reuse
+    assert dataset.prepare(midi, jobs=1, progress=False).reread == 0           # ... and the first one stays
+    for k in range(cache.KEEP):                                  # the newest KEEP representations are kept
+        dataset.prepare(midi, rep=Representation(hop_bars=k + 3), jobs=1, progress=False)
+    kept = {d.name for d in (midi / "cache").iterdir()}
+    assert len(kept) == cache.KEEP and cache.entry_dir(midi / "cache", Representation()).name not in kept
+
+
+def test_a_cache_from_before_representation_folders_is_read_then_replaced(tmp_path):
+    midi = tmp_path / "midi"
+    for i in range(2):
+        write_midi(midi / f"s{i}.mid", bars=6)
+    dataset.prepare(midi, jobs=1, progress=False)
+    new = cache.entry_dir(midi / "cache", Representation())
+    for name in ("report.json", "phrases.npz"):                  # as the layout before wrote them
+        (new / name).rename(midi / "cache" / name)
+    new.rmdir()
+    assert dataset.prepare(midi, jobs=1, progress=False).reread == 0
+    write_midi(midi / "s2.mid", bars=6)
+    assert dataset.prepare(midi, jobs=1, progress=False).reread == 1
+    assert sorted(p.name for p in (midi / "cache").iterdir()) == [new.name]
 
 
 def test_augmented_covers_keys_in_range(tmp_path):

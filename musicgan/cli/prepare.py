@@ -7,14 +7,15 @@ from ..core.config import Representation
 
 
 def run(args):
+    from ..data import cache as phrase_cache
     from ..data.corpus import format_summary, prepare
 
-    corpus = prepare(args.data, args.cache, Representation(melody_chord_weight=args.melody_chord_weight),
-                     jobs=args.jobs, progress=not args.quiet)
+    rep = Representation(melody_chord_weight=args.melody_chord_weight)
+    corpus = prepare(args.data, args.cache, rep, jobs=args.jobs, progress=not args.quiet)
     summary = corpus.summary()
     print(format_summary(summary))
     cache = Path(args.cache) if args.cache else Path(args.data) / "cache"
-    print(f"per-file report: {cache / 'report.json'}")
+    print(f"per-file report: {phrase_cache.entry_dir(cache, rep) / 'report.json'}")
     if args.json:
         print(json.dumps(summary))
     return 0 if summary["files_used"] else 1
