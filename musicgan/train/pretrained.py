@@ -58,7 +58,7 @@ def start(gan, cfg, models_dir, resumed, files, print_fn=print):
         load_optimizers(gan, folder)
     record = {"folder": str(folder.resolve()), "epochs_trained": raw.get("epochs_trained"),
               "corpus": raw.get("corpus"), "config_hash": config_hash(public),
-              "weights_sha256": weights_hash(folder), "corpus_hashes": where, "optimizer": t.init_optimizer,
+              "weights_sha256": _weights_hash(folder), "corpus_hashes": where, "optimizer": t.init_optimizer,
               "temperature": sampling.model_temperature(raw),
               **({"meter_temperatures": raw["meter_temperatures"]} if raw.get("meter_temperatures") else {})}
     print_fn(f"starting from {folder} (epoch {record['epochs_trained']}, corpus {_corpus_name(raw)}): both networks"
@@ -100,7 +100,7 @@ def config_hash(cfg):
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def weights_hash(folder):
+def _weights_hash(folder):
     """16 hex digits of a model's generator.h5 and discriminator.h5: which public weights a run started from."""
     digest = hashlib.sha256()
     for name in ("generator.h5", "discriminator.h5"):
