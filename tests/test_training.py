@@ -7,7 +7,8 @@ import pytest
 import tensorflow as tf
 
 from musicgan.cli import train_main
-from musicgan.core.config import Config, ModelConfig, TrainConfig
+from musicgan.core.config import Config, ModelConfig, PrivacyConfig, TrainConfig
+from musicgan.core.errors import ConfigError
 from musicgan.data.corpus import prepare
 from musicgan.train import hooks, privacy, trainer
 from musicgan.train import loop as training
@@ -60,6 +61,22 @@ def test_each_step_is_finite_and_moves_only_its_network(corpus_dir, loss):
     assert _changed(g0, gan.generator) and not _changed(d1, gan.discriminator)
 
 
+def test_d_judges_melodies_drawn_at_the_sample_temperature(corpus_dir):
+    """A Gumbel-max draw from probs^(1/T): at T -> 0 the most likely token, whatever the noise."""
+    _, chords, prev = _batch(corpus_dir)
+    latent = tf.random.stateless_normal([8, 4], [1, 2])
+    uniform = tf.random.stateless_uniform([8, 64, 39], [3, 4], 1e-9, 1)
+    drawn = {}
+    for t in (1.0, 0.5, 1e-6):
+        gan = trainer.GAN(tiny_config(sample_temperature=t, seed=7))
+        probs = gan.generator([latent, chords, prev]).numpy()
+        drawn[t] = np.argmax(gan.fake_melody(chords, prev, latent, uniform).numpy(), -1)
+        want = np.argmax(np.log(probs + 1e-9) / t - np.log(-np.log(uniform.numpy())), -1)
+        assert (drawn[t] == want).mean() > 0.999          # float32 ties aside
+    assert (drawn[1e-6] == np.argmax(probs, -1)).mean() > 0.999
+    assert (drawn[1.0] != drawn[0.5]).any()
+
+
 def test_d_steps_ratio_skips_generator_steps(corpus_dir):
     gan = trainer.GAN(tiny_config(d_steps=2))
     batch = _batch(corpus_dir, cfg=gan.cfg)
@@ -87,6 +104,26 @@ def test_h5_round_trip_gives_identical_outputs(corpus_dir, tmp_path, precision):
     gan_model = keras.models.load_model(tmp_path / "gan.h5", compile=False)
     assert [i.name for i in gan_model.inputs] == ["noise", "chords", "previous"]
     assert json.loads((tmp_path / "config.json").read_text())["model"]["width"] == 8
+
+
+def test_the_critic_reads_the_batch_spread_when_asked(corpus_dir, tmp_path):
+    cfg = Config(model=ModelConfig(latent=4, width=8, embed=2, minibatch_std=True),
+                 train=TrainConfig(epochs=1, batch_size=8, precision="float32"))
+    gan = trainer.GAN(cfg)
+    batch = _batch(corpus_dir, cfg=cfg)
+    assert all(np.isfinite(float(v)) for v in gan.train_batch(batch, step=0).values())
+    mel, chords, prev = batch[:3]
+    spread = keras.Model(gan.discriminator.inputs, gan.discriminator.get_layer("d_batch_spread").output)
+    varied = spread([tf.one_hot(mel, 39), chords, prev]).numpy()[..., -1]
+    copies = spread([tf.one_hot(tf.repeat(mel[:1], 8, 0), 39), tf.repeat(chords[:1], 8, 0),
+                     tf.repeat(prev[:1], 8, 0)]).numpy()[..., -1]          # 8 copies of one phrase
+    assert varied.min() > 0.01 and np.allclose(copies, 1e-4, atol=1e-5)   # sqrt of the 1e-8 floor
+    hooks.save_models(gan, tmp_path, cfg, {})          # saved and read back as --init-from reads it
+    loaded = keras.models.load_model(tmp_path / "discriminator.h5", compile=False)
+    inputs = [tf.one_hot(mel, 39), chords, prev]
+    np.testing.assert_allclose(loaded(inputs).numpy(), gan.exported()[1](inputs).numpy(), rtol=1e-6)
+    with pytest.raises(ConfigError, match="minibatch_std"):
+        Config(model=ModelConfig(minibatch_std=True), privacy=PrivacyConfig(dp=True))
 
 
 def test_resume_equals_a_straight_run(corpus_dir, tmp_path):

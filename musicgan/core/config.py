@@ -98,12 +98,14 @@ MODEL_KINDS = ("gan", "lstm")
 
 @dataclass
 class ModelConfig:
-    """Which model, and its network sizes: the GAN's (latent, width, embed, pitch_channel) or the LSTM's."""
+    """Which model, and its network sizes: the GAN's (latent, width, embed, pitch_channel, minibatch_std)
+    or the LSTM's."""
     kind: str = "gan"             # "gan" (models/gan.py) or "lstm", the autoregressive rival (models/lstm.py)
     latent: int = 64              # noise dimensions
     width: int = 128              # channels of the convolution blocks
     embed: int = 16               # embedding size of a previous-bar token
     pitch_channel: bool = False   # give the discriminator each onset's pitch height as a number
+    minibatch_std: bool = False   # give the discriminator the batch's spread (against mode collapse; not with --dp)
     lstm_units: int = 256         # cells per LSTM layer
     lstm_layers: int = 2
     lstm_dropout: float = 0.2     # dropout on each LSTM layer's output in training
@@ -139,7 +141,10 @@ class TrainConfig:
     feature_matching: float = None  # weight of the feature-matching term in the generator loss;
                                   # default 1, or 0 under DP (it reads real data outside the private D step)
     gp_weight: float = 10.0       # gradient-penalty weight (wgan-gp only)
-    gumbel_temperature: float = 1.0
+    gumbel_temperature: float = 1.0  # softness of the straight-through gradient (not what D sees)
+    sample_temperature: float = 1.0  # D judges G's melodies drawn at this temperature: the one they will
+                                  # be sampled at (a model sampled at 0.5 but judged at 1 is never shown
+                                  # what users hear); the quality watch samples at it too
     lr_scaling: str = "auto"      # none | linear | sqrt, by batch_size / reference_batch; auto: linear
                                   # when several replicas share a batch above reference_batch, else none
     reference_batch: int = 64
@@ -172,6 +177,7 @@ class TrainConfig:
         _check(0 <= self.beta1 < 1 and 0 <= self.beta2 < 1, "Adam betas must be in [0, 1)")
         _check(0 < self.label_smoothing <= 1, f"label_smoothing must be in (0, 1], got {self.label_smoothing}")
         _check(self.gumbel_temperature > 0, "gumbel_temperature must be positive")
+        _check(0 < self.sample_temperature <= 2, f"sample_temperature must be in (0, 2], got {self.sample_temperature}")
         _check(self.reference_batch >= 1 and self.warmup_epochs >= 0, "reference_batch >= 1, warmup_epochs >= 0")
         _check(self.save_every >= 1 and self.sample_every >= 1, "save_every and sample_every must be >= 1")
         _check(0 <= self.meter_balance <= 1, f"meter_balance must be in [0, 1], got {self.meter_balance}")
@@ -246,6 +252,9 @@ class Config:
         _check(not (self.privacy.dp and self.train.meter_balance),
                "--dp draws each batch by Poisson sampling, which its epsilon counts; train.meter_balance "
                "would change those odds: leave it at 0 with --dp")
+        _check(not (self.privacy.dp and self.model.minibatch_std),
+               "--dp needs each example's gradient alone; model.minibatch_std makes the critic read the "
+               "whole batch: leave it off with --dp")
         _check(not (self.privacy.dp and self.model.kind == "lstm"),
                "--dp trains the GAN's discriminator privately; the LSTM reads the music itself: train it "
                "without --dp")

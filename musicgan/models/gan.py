@@ -45,6 +45,21 @@ def _leaky_relu(x, slope):
     return leaky(x)
 
 
+@keras.saving.register_keras_serializable("musicgan")
+class MinibatchStd(layers.Layer):
+    """(B, T, C) -> (B, T, C + 1): a last channel holding the batch's spread, the standard deviation of
+    each feature over the batch averaged to one number (ProGAN's minibatch standard deviation). A batch
+    of near-copies has a small one, so the critic can tell a generator that ignores its noise."""
+
+    def call(self, x):
+        spread = tf.reduce_mean(tf.sqrt(tf.math.reduce_variance(tf.cast(x, tf.float32), axis=0) + 1e-8))
+        channel = tf.fill(tf.concat([tf.shape(x)[:2], [1]], 0), tf.cast(spread, x.dtype))
+        return tf.concat([x, channel], -1)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], input_shape[-1] + 1)
+
+
 @contextlib.contextmanager
 def _policy(name):
     """Layers made inside compute in dtype policy `name` (weights stay float32)."""
@@ -122,6 +137,8 @@ def _discriminator(rep, cfg, leaky):
     x = _block(x, chords_16th, cfg.width, "d_8th", strides=2, leaky=leaky)
     x = _block(x, chords, cfg.width, "d_beat", strides=2, leaky=leaky)
     x = _block(x, chords_quarter, cfg.width, "d_bar", strides=4, leaky=leaky)   # (B, steps / 16, width)
+    if cfg.minibatch_std:
+        x = MinibatchStd(name="d_batch_spread")(x)
     x = layers.Flatten(name="d_flat")(x)
     x = layers.Concatenate(name="d_join")([x, _previous_summary(previous, cfg, "d")])
     features = layers.Dense(cfg.width, name="d_features")(x)

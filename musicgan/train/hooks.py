@@ -39,7 +39,8 @@ class EpochEnd:
         self.summary, self.command, self.print_fn = summary, command, print_fn
         self.source = {"corpus": source} if source else {}      # what `musicgan evaluate --data` is checked against
         self.source.update(facts or {})                         # e.g. the public model it started from
-        self.watch = QualityWatch(corpus.melody, corpus.chords, corpus.meter, cfg.train.seed)
+        self.watch = QualityWatch(corpus.melody, corpus.chords, corpus.meter, cfg.train.seed,
+                                  cfg.train.sample_temperature)
         self.meters = corpus.meters()
         self.log_path = self.models_dir / "training_log.csv"
         self.rows = read_log(self.log_path, int(gan.epoch.numpy()))     # rows past the checkpoint are redone
@@ -120,16 +121,17 @@ class QualityWatch:
     GAN losses do not say when the music got good; this does, every `sample_every` epochs.
     """
 
-    def __init__(self, melody, chord_ids, meters, seed):
+    def __init__(self, melody, chord_ids, meters, seed, temperature=1.0):
         rng = np.random.default_rng(seed)
         pick = rng.choice(len(melody), min(QUALITY_WINDOWS, len(melody)), replace=False)
         self.ids = np.repeat(chord_ids[pick], QUALITY_SAMPLES, 0)          # (windows * samples, slots)
         self.meters = np.repeat(meters[pick], QUALITY_SAMPLES, 0)
         self.real = metrics.summary_by_meter(melody, chord_ids, meters)    # the whole corpus
-        self.seed = seed
+        self.seed, self.temperature = seed, temperature
 
     def __call__(self, generator):
-        tokens = sample_phrases(generator, conditions(FEATURES[self.ids], self.meters), np.random.default_rng(self.seed))
+        tokens = sample_phrases(generator, conditions(FEATURES[self.ids], self.meters), np.random.default_rng(self.seed),
+                                temperature=self.temperature)
         m = metrics.summary_by_meter(tokens, self.ids, self.meters)
         m["diversity"] = float(np.mean([metrics.diversity(w) for w in tokens.reshape(-1, QUALITY_SAMPLES,
                                                                                       tokens.shape[1])]))

@@ -105,10 +105,13 @@ class GAN:
     # ------------------------------------------------------------ the steps
 
     def fake_melody(self, chords, previous, latent, uniform):
-        """Generated one-hot melodies (B, steps, VOCAB) with straight-through Gumbel-softmax gradients."""
+        """Generated one-hot melodies (B, steps, VOCAB), drawn at `sample_temperature` (a Gumbel-max draw
+        from probs^(1/T)), with straight-through Gumbel-softmax gradients."""
+        t = self.cfg.train
         probs = self.generator([latent, chords, previous], training=True)
         gumbel = -tf.math.log(-tf.math.log(uniform))
-        soft = tf.nn.softmax((tf.math.log(probs + 1e-9) + gumbel) / self.cfg.train.gumbel_temperature)
+        logits = tf.math.log(probs + 1e-9) / t.sample_temperature
+        soft = tf.nn.softmax((logits + gumbel) / t.gumbel_temperature)
         hard = tf.one_hot(tf.argmax(soft, -1), C.VOCAB_SIZE)
         return hard + soft - tf.stop_gradient(soft)      # D sees hard tokens as for real music
 
