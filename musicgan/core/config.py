@@ -98,14 +98,16 @@ MODEL_KINDS = ("gan", "lstm")
 
 @dataclass
 class ModelConfig:
-    """Which model, and its network sizes: the GAN's (latent, width, embed, pitch_channel, minibatch_std)
-    or the LSTM's."""
+    """Which model, and its network sizes: the GAN's (latent, local_noise, width, embed, pitch_channel,
+    minibatch_std) or the LSTM's."""
     kind: str = "gan"             # "gan" (models/gan.py) or "lstm", the autoregressive rival (models/lstm.py)
     latent: int = 64              # noise dimensions
     width: int = 128              # channels of the convolution blocks
     embed: int = 16               # embedding size of a previous-bar token
     pitch_channel: bool = False   # give the discriminator each onset's pitch height as a number
     minibatch_std: bool = False   # give the discriminator the batch's spread (against mode collapse; not with --dp)
+    local_noise: int = 0          # noise channels per 16th fed to the generator's 16th-note blocks (noise
+                                  # injection), beside the `latent` noise of the whole phrase
     lstm_units: int = 256         # cells per LSTM layer
     lstm_layers: int = 2
     lstm_dropout: float = 0.2     # dropout on each LSTM layer's output in training
@@ -114,8 +116,14 @@ class ModelConfig:
         _check(self.kind in MODEL_KINDS, f"model kind must be one of {', '.join(MODEL_KINDS)}, got {self.kind!r}")
         for name in ("latent", "width", "embed", "lstm_units"):
             _check(1 <= getattr(self, name) <= 4096, f"{name} must be 1-4096, got {getattr(self, name)}")
+        _check(0 <= self.local_noise <= 16, f"local_noise must be 0-16, got {self.local_noise}")
         _check(1 <= self.lstm_layers <= 8, f"lstm_layers must be 1-8, got {self.lstm_layers}")
         _check(0 <= self.lstm_dropout < 1, f"lstm_dropout must be in [0, 1), got {self.lstm_dropout}")
+
+
+def noise_width(rep, model):
+    """The generator's noise input: `latent` numbers for the phrase, then `local_noise` for each 16th."""
+    return model.latent + rep.phrase_steps * model.local_noise
 
 
 LOSSES = ("nonsaturating", "wgan-gp")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from .. import quiet_tensorflow_import
 from ..core import constants as C
-from ..core.config import load_config, save_config
+from ..core.config import load_config, noise_width, save_config
 from ..core.errors import ModelError
 from ..core.files import atomic_path
 
@@ -77,7 +77,7 @@ def load_generator(models_dir, engine="numpy"):
         raise ModelError(f"{path} holds weights that are not numbers (NaN or infinite, in {broken[0]}): it would "
                          f"write silence; retrain it with `python train.py --models {models_dir} --fresh`")
     rep, model = cfg.representation, cfg.model
-    expected = {"noise": (model.latent,), "chords": (rep.phrase_slots, C.CONDITION_DIM),
+    expected = {"noise": (noise_width(rep, model),), "chords": (rep.phrase_slots, C.CONDITION_DIM),
                 "previous": (rep.context_steps,)}
     found = {i.name: tuple(i.shape[1:]) for i in generator.inputs}
     output = tuple(generator.output.shape[1:])

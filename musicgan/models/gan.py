@@ -2,7 +2,7 @@
 
 Both networks see the conditions in every block (MidiNet style) and the steps before the phrase,
 so a song of any length is written phrase by phrase, each conditioned on how the last one ended.
-Shapes: noise (B, latent); chords (B, slots, CONDITION_DIM): chord and meter features per 8th-note
+Shapes: noise (B, latent + steps x local_noise); chords (B, slots, CONDITION_DIM): chord and meter features per 8th-note
 slot; previous (B, context steps) tokens; melody (B, steps, VOCAB) one-hot or probabilities. The
 generator grows quarter notes -> 8ths -> 16ths; the discriminator shrinks 16ths -> 8ths -> quarters
 -> steps/16. Nothing here assumes a meter: where the bars and beats are is in the conditions.
@@ -20,6 +20,7 @@ import tensorflow as tf
 from keras import layers
 
 from ..core import constants as C
+from ..core.config import noise_width
 
 
 @keras.saving.register_keras_serializable("musicgan")
@@ -96,18 +97,32 @@ def build_generator(rep, cfg, policy="float32"):
         return _generator(rep, cfg)
 
 
+def _pick(x, start, size, name):
+    """Columns start..start+size of x (B, n): a fixed 0/1 projection (a layer numpy_runtime reads)."""
+    pick = np.zeros((x.shape[-1], size), np.float32)
+    pick[start + np.arange(size), np.arange(size)] = 1
+    return layers.Dense(size, use_bias=False, trainable=False, name=name,
+                        kernel_initializer=keras.initializers.Constant(pick))(x)
+
+
 def _generator(rep, cfg):
     quarters = rep.phrase_slots // 2
-    noise, chords, previous = inputs = _inputs(rep, keras.Input((cfg.latent,), name="noise"))
+    noise, chords, previous = inputs = _inputs(rep, keras.Input((noise_width(rep, cfg),), name="noise"))
     prev = _previous_summary(previous, cfg, "g")
+    chords_16th = layers.UpSampling1D(2, name="g_chords_16th")(chords)
+    cond_16th = chords_16th
+    if cfg.local_noise:       # the 16th blocks read noise of their own step: ornaments drawn together
+        local = _pick(noise, cfg.latent, rep.phrase_steps * cfg.local_noise, "g_local_noise")
+        local = layers.Reshape((rep.phrase_steps, cfg.local_noise), name="g_local_noise_steps")(local)
+        cond_16th = layers.Concatenate(name="g_cond_16th")([chords_16th, local])
+        noise = _pick(noise, 0, cfg.latent, "g_phrase_noise")
     x = layers.Concatenate(name="g_seed")([noise, prev])
     x = layers.Dense(quarters * cfg.width, activation="relu", name="g_dense")(x)
     x = layers.Reshape((quarters, cfg.width), name="g_reshape")(x)             # one slot a quarter note
     x = _block(x, layers.AveragePooling1D(2, name="g_chords_quarter")(chords), cfg.width, "g_beat")
     x = _block(layers.UpSampling1D(2, name="g_up1")(x), chords, cfg.width, "g_8th")
-    chords_16th = layers.UpSampling1D(2, name="g_chords_16th")(chords)
-    x = _block(layers.UpSampling1D(2, name="g_up2")(x), chords_16th, cfg.width, "g_16th")
-    x = _block(x, chords_16th, cfg.width, "g_16th_b")
+    x = _block(layers.UpSampling1D(2, name="g_up2")(x), cond_16th, cfg.width, "g_16th")
+    x = _block(x, cond_16th, cfg.width, "g_16th_b")
     x = layers.Concatenate(name="g_out_cond")([x, chords_16th])
     probs = layers.Conv1D(C.VOCAB_SIZE, 1, activation="softmax", dtype="float32", name="tokens")(x)
     return keras.Model(inputs, probs, name="generator")

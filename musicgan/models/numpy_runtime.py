@@ -49,8 +49,10 @@ def _layer_fn(kind, cfg, weights):
             raise Unsupported(f"{kind} with {key}={cfg.get(key)!r}")
 
     if kind in ("Dense", "Conv1D"):
-        need("use_bias", True)
         act = _activation(cfg["activation"])
+        if kind == "Dense" and not cfg.get("use_bias", True):
+            return lambda xs: act(xs[0] @ weights[0])
+        need("use_bias", True)
         kernel, bias = weights
         if kind == "Dense":
             return lambda xs: act(xs[0] @ kernel + bias)

@@ -14,6 +14,8 @@ import hashlib
 import json
 from pathlib import Path
 
+import numpy as np
+
 from ..core.config import CONFIG_PARTS, load_config
 from ..core.errors import ModelError
 from ..core.files import write_text
@@ -81,7 +83,8 @@ def check_compatible(folder, public, cfg):
     """ModelError naming each setting of SAME in which the public model's config differs from this run's."""
     theirs, mine = _flat(public.to_dict()), _flat(cfg.to_dict())
     diffs = [f"{k} {theirs.get(k)!r} there, {v!r} here" for k, v in mine.items()
-             if k.split(".")[0] in SAME and theirs.get(k) != v]
+             if k.split(".")[0] in SAME and theirs.get(k) != v
+             and not (k == "model.local_noise" and theirs.get(k) == 0)]      # grown: see load_networks
     if diffs:
         raise ModelError(f"--init-from {folder} was made with other settings ({'; '.join(diffs)}): give this run "
                          "the same ones (--config FILE with its \"representation\" and \"model\" sections)")
@@ -159,15 +162,44 @@ def load_networks(gan, folder):
     for name, net in (("generator", gan.generator), ("discriminator", gan.discriminator)):
         path = Path(folder) / f"{name}.h5"
         try:
-            weights = keras.models.load_model(path, compile=False).get_weights()
+            saved = keras.models.load_model(path, compile=False)
         except Exception as e:  # noqa: BLE001 - h5py and Keras raise many kinds on a bad file
             raise ModelError(f"cannot load {path} ({str(e).splitlines()[0][:100]}): --init-from needs a model "
                              "folder that holds generator.h5 and discriminator.h5") from None
-        shapes = [tuple(w.shape) for w in net.weights]
-        if [w.shape for w in weights] != shapes:
+        weights = saved.get_weights()
+        if name == "generator" and gan.cfg.model.local_noise and not _has_local_noise(saved):
+            weights = _grown(saved, net)
+        if [w.shape for w in weights] != [tuple(w.shape) for w in net.weights]:
             raise ModelError(f"{path} does not match its config.json (its weights have other shapes): retrain "
                              "or restore the pair")
         net.set_weights(weights)
+
+
+def _has_local_noise(model):
+    return any(layer.name == "g_local_noise" for layer in model.layers)
+
+
+def _grown(saved, net):
+    """net's weights from a generator without local noise: each layer's saved weights by name, a kernel
+    that now reads the noise channels too gets zero rows for them (so the grown generator starts as the
+    saved one, and learns to use the noise), and the new fixed noise projections keep their own."""
+    out = []
+    for layer in net.layers:
+        if not layer.weights:
+            continue
+        old = {w.name: w for w in saved.get_layer(layer.name).weights} if layer.name in (
+            x.name for x in saved.layers) else {}
+        for w in layer.weights:
+            new = w.numpy()
+            if w.name in old:
+                have = old[w.name].numpy()
+                if have.shape != new.shape and not (have.ndim == 3 and have.shape[::2] == new.shape[::2]):
+                    raise ModelError(f"--init-from: {layer.name}/{w.name} has shape {have.shape} there and "
+                                     f"{new.shape} here; only model.local_noise may grow")
+                new = np.zeros_like(new)
+                new[tuple(slice(0, n) for n in have.shape)] = have   # Conv1D (k, C_in, F): new C_in rows 0
+            out.append(new)
+    return out
 
 
 def load_optimizers(gan, folder):

@@ -14,6 +14,7 @@ import numpy as np
 import tensorflow as tf
 
 from ..core import constants as C
+from ..core.config import noise_width
 from ..core.meter import SLOT_STEPS, Meter
 from ..data.pipeline import conditions
 from ..harmony import chords as chords_mod
@@ -191,7 +192,7 @@ class PrivateGAN(GAN):
 
         def drawn():      # the D step's random numbers come from the secret-seeded RNG, not the batch
             b = tf.shape(real)[0]
-            latent = self.rng.normal([b, self.cfg.model.latent])
+            latent = self.rng.normal([b, noise_width(self.cfg.representation, self.cfg.model)])
             uniform = self.rng.uniform(tf.shape(real), 1e-9, 1.0)
             fake = tf.stop_gradient(self.fake_melody(chords, previous, latent, uniform))   # over example i's conditions
             eps = self.rng.uniform([b, 1, 1])

@@ -9,6 +9,7 @@ of 1. A second kind of training (DP-SGD: `privacy.PrivateGAN`) overrides the D s
 import tensorflow as tf
 
 from ..core import constants as C
+from ..core.config import noise_width
 from ..core.errors import UserError
 from ..data.pipeline import tf_dataset
 from ..models import gan as networks
@@ -220,12 +221,12 @@ def batch_noise(cfg, n, key):
     """The random numbers of one iteration for n examples, drawn from key (2 ints) alone.
 
     Drawn for the global batch before it is split, so the replicas share one draw and a resumed run
-    draws the same numbers: latent (n, latent) and Gumbel uniforms (n, steps, VOCAB) for the D and
+    draws the same numbers: latent (n, noise width) and Gumbel uniforms (n, steps, VOCAB) for the D and
     the G step, and the gradient penalty's ε (n, 1, 1).
     """
     steps = cfg.representation.phrase_steps
     seeds = tf.random.experimental.stateless_split(key, 5)
-    latent, uniform = [n, cfg.model.latent], [n, steps, C.VOCAB_SIZE]
+    latent, uniform = [n, noise_width(cfg.representation, cfg.model)], [n, steps, C.VOCAB_SIZE]
     return {"d_latent": tf.random.stateless_normal(latent, seeds[0]),
             "d_uniform": tf.random.stateless_uniform(uniform, seeds[1], 1e-9, 1.0),
             "gp_eps": tf.random.stateless_uniform([n, 1, 1], seeds[2]),
