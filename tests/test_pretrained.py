@@ -97,11 +97,12 @@ def test_the_run_starts_from_the_public_weights(public, private):
     assert len(hashes) == 2 and record["optimizer"] is False
 
 
-def test_local_noise_grows_from_a_model_without_it_and_starts_as_that_model(public, private, tmp_path):
+def test_local_noise_and_the_pitch_channel_grow_from_a_model_without_them_and_start_as_it(public, private, tmp_path):
     from musicgan.models.numpy_runtime import NumpyGenerator
     from musicgan.train import hooks
 
-    grown = small(model=ModelConfig(latent=4, width=8, embed=2, local_noise=2), init_from=str(public / "public"))
+    grown = small(model=ModelConfig(latent=4, width=8, embed=2, local_noise=2, pitch_channel=True),
+                  init_from=str(public / "public"))
     gan = trainer.GAN(grown)
     pretrained.start(gan, grown, tmp_path / "x", False, sorted(private.glob("*.mid")), print_fn=str)
     rng = np.random.default_rng(0)
@@ -112,6 +113,10 @@ def test_local_noise_grows_from_a_model_without_it_and_starts_as_that_model(publ
     before = keras.models.load_model(public / "public" / "generator.h5", compile=False)
     np.testing.assert_allclose(gan.generator([noise, chords, prev]).numpy(),   # the local noise not read yet
                                before([noise[:, :4], chords, prev]).numpy(), rtol=1e-5, atol=1e-6)
+    melody = np.eye(39, dtype=np.float32)[rng.integers(0, 39, (3, rep.phrase_steps))]
+    critic = keras.models.load_model(public / "public" / "discriminator.h5", compile=False)
+    np.testing.assert_allclose(gan.discriminator([melody, chords, prev]).numpy(),     # nor the pitch height
+                               critic([melody, chords, prev]).numpy(), rtol=1e-5, atol=1e-6)
     for step in range(3):
         gan.train_batch(next(privacy.batches(_rows(private), [np.arange(4)])) + (
             trainer.batch_noise(grown, 4, np.array([step, 0])),), step=0)
@@ -119,6 +124,7 @@ def test_local_noise_grows_from_a_model_without_it_and_starts_as_that_model(publ
     keras_out = gan.exported()[0]([noise, chords, prev]).numpy()
     for block in ("g_16th_conv", "g_16th_b_conv"):        # the rows that read the local noise have learned
         assert np.abs(gan.generator.get_layer(block).kernel.numpy()[:, -2:]).min() > 0
+    assert np.abs(gan.discriminator.get_layer("d_16th_conv").kernel.numpy()[:, 39]).min() > 0   # and the height
     np.testing.assert_allclose(NumpyGenerator(tmp_path / "m" / "generator.h5")([noise, chords, prev]), keras_out,
                                rtol=1e-4, atol=1e-5)
     with pytest.raises(ModelError, match="width"):     # only local noise may differ

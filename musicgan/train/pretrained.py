@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core import constants as C
 from ..core.config import CONFIG_PARTS, load_config
 from ..core.errors import ModelError
 from ..core.files import write_text
@@ -84,7 +85,7 @@ def check_compatible(folder, public, cfg):
     theirs, mine = _flat(public.to_dict()), _flat(cfg.to_dict())
     diffs = [f"{k} {theirs.get(k)!r} there, {v!r} here" for k, v in mine.items()
              if k.split(".")[0] in SAME and theirs.get(k) != v
-             and not (k == "model.local_noise" and theirs.get(k) == 0)]      # grown: see load_networks
+             and not (k in GROWABLE and not theirs.get(k))]      # grown: see load_networks
     if diffs:
         raise ModelError(f"--init-from {folder} was made with other settings ({'; '.join(diffs)}): give this run "
                          "the same ones (--config FILE with its \"representation\" and \"model\" sections)")
@@ -167,38 +168,46 @@ def load_networks(gan, folder):
             raise ModelError(f"cannot load {path} ({str(e).splitlines()[0][:100]}): --init-from needs a model "
                              "folder that holds generator.h5 and discriminator.h5") from None
         weights = saved.get_weights()
-        if name == "generator" and gan.cfg.model.local_noise and not _has_local_noise(saved):
-            weights = _grown(saved, net)
+        rows = _new_rows(gan.cfg.model, saved)
+        if rows:
+            weights = _grown(saved, net, rows)
         if [w.shape for w in weights] != [tuple(w.shape) for w in net.weights]:
             raise ModelError(f"{path} does not match its config.json (its weights have other shapes): retrain "
                              "or restore the pair")
         net.set_weights(weights)
 
 
-def _has_local_noise(model):
-    return any(layer.name == "g_local_noise" for layer in model.layers)
+# model options a run may add to an --init-from model that lacks them: each only adds input channels to
+# some convolutions, which start at zero, so the grown networks start as the saved ones
+GROWABLE = ("model.local_noise", "model.pitch_channel")
 
 
-def _grown(saved, net):
-    """net's weights from a generator without local noise: each layer's saved weights by name, a kernel
-    that now reads the noise channels too gets zero rows for them (so the grown generator starts as the
-    saved one, and learns to use the noise), and the new fixed noise projections keep their own."""
+def _new_rows(model, saved):
+    """{Conv1D layer: (index of its first new input channel, how many)} for the options `saved` lacks."""
+    names = {layer.name for layer in saved.layers}
+    rows = {}
+    if model.local_noise and "g_16th_conv" in names and "g_local_noise" not in names:   # after its conditions
+        rows.update({b: (model.width + C.CONDITION_DIM, model.local_noise) for b in ("g_16th_conv", "g_16th_b_conv")})
+    if model.pitch_channel and "d_16th_conv" in names and "d_pitch_height" not in names:   # after the tokens
+        rows["d_16th_conv"] = (C.VOCAB_SIZE, 1)
+    return rows
+
+
+def _grown(saved, net, rows):
+    """net's weights from `saved`, layer by layer by name: a kernel in `rows` gets zero rows for its new
+    input channels, and layers `saved` lacks (the fixed noise and pitch projections) keep their own."""
+    have = {layer.name: {w.name: w.numpy() for w in layer.weights} for layer in saved.layers}
     out = []
     for layer in net.layers:
-        if not layer.weights:
-            continue
-        old = {w.name: w for w in saved.get_layer(layer.name).weights} if layer.name in (
-            x.name for x in saved.layers) else {}
         for w in layer.weights:
-            new = w.numpy()
-            if w.name in old:
-                have = old[w.name].numpy()
-                if have.shape != new.shape and not (have.ndim == 3 and have.shape[::2] == new.shape[::2]):
-                    raise ModelError(f"--init-from: {layer.name}/{w.name} has shape {have.shape} there and "
-                                     f"{new.shape} here; only model.local_noise may grow")
-                new = np.zeros_like(new)
-                new[tuple(slice(0, n) for n in have.shape)] = have   # Conv1D (k, C_in, F): new C_in rows 0
-            out.append(new)
+            new, old = w.numpy(), have.get(layer.name, {}).get(w.name)
+            if old is not None and layer.name in rows and w.name == "kernel":
+                at, n = rows[layer.name]
+                old = np.concatenate([old[:, :at], np.zeros((old.shape[0], n, old.shape[2]), old.dtype), old[:, at:]], 1)
+            if old is not None and old.shape != new.shape:
+                raise ModelError(f"--init-from: {layer.name}/{w.name} has shape {old.shape} there and {new.shape} "
+                                 f"here; only {' and '.join(GROWABLE)} may differ")
+            out.append(new if old is None else old)
     return out
 
 
