@@ -38,7 +38,7 @@ from musicgan.generate.songs import model_meters
 from musicgan.harmony.chords import FEATURES
 from musicgan.models.files import load_model
 
-TEMPERATURES = (1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1)
+TEMPERATURES = (1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2)
 SCORED = tuple(k for k in COMPARED if k != "classifier_accuracy")
 
 
