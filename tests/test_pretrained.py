@@ -127,7 +127,7 @@ def test_local_noise_and_the_pitch_channel_grow_from_a_model_without_them_and_st
     assert np.abs(gan.discriminator.get_layer("d_16th_conv").kernel.numpy()[:, 39]).min() > 0   # and the height
     np.testing.assert_allclose(NumpyGenerator(tmp_path / "m" / "generator.h5")([noise, chords, prev]), keras_out,
                                rtol=1e-4, atol=1e-5)
-    with pytest.raises(ModelError, match="width"):     # only local noise may differ
+    with pytest.raises(ModelError, match="width"):     # only the options GROWABLE names may differ
         pretrained.check_compatible(public / "public", pretrained.load_config(public / "public")[0],
                                     small(model=ModelConfig(latent=4, width=16, embed=2, local_noise=2)))
 
