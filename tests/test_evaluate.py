@@ -9,9 +9,16 @@ from musicgan.core import constants as C
 from musicgan.core.config import Config, load_config, save_config
 from musicgan.core.meter import FOUR_FOUR
 from musicgan.data.corpus import fingerprint
+from musicgan.evaluate import classifier
 from musicgan.evaluate import report as evaluate
 from musicgan.evaluate.typed import in_any_key
 from musicgan.harmony import progression
+
+
+@pytest.fixture(autouse=True)
+def quick_classifier(monkeypatch):
+    """The whole report, with a two-sample classifier of 10 updates: its power is tests/test_metrics.py's."""
+    monkeypatch.setattr(classifier, "UPDATES", 10)
 
 
 def test_evaluate_runs_end_to_end_on_a_tiny_model(tiny_models, tmp_path, capsys):

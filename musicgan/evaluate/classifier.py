@@ -5,10 +5,17 @@ import numpy as np
 from ..core import constants as C
 from ..harmony.chords import FEATURES
 
+UPDATES = 300        # the classifier's budget, in mini-batches of BATCH: the same for every row and set size
+BATCH = 64
 
-def two_sample_accuracy(real, fake, chord_ids, groups, seed=0, epochs=8, test_share=0.3):
+
+def two_sample_accuracy(real, fake, chord_ids, groups, seed=0, updates=None, test_share=0.3):
     """Held-out accuracy of a small convolutional classifier telling `real` from `fake` melodies
     (N, steps) over the same chords (N, beats); 0.5 means it cannot tell them apart.
+
+    It trains for `updates` (default UPDATES) mini-batches whatever N is, reshuffled at each pass: a
+    budget of passes starved small sets (8 passes over 50 windows of folk 4/2 are 16 updates, after
+    which it told uniform noise from the tunes 50-61% of the time; 0.77-0.89 after 300).
 
     Row i of real and of fake share chord_ids[i] and group[i] (the source song): whole groups go
     to the test side, so transposed copies of one phrase cannot leak from training to test.
@@ -43,7 +50,8 @@ def two_sample_accuracy(real, fake, chord_ids, groups, seed=0, epochs=8, test_sh
         keras.layers.Dense(1)])
     model.compile(keras.optimizers.Adam(1e-3), keras.losses.BinaryCrossentropy(from_logits=True))
     x, y = inputs(~test)
-    model.fit(x, y, batch_size=64, epochs=epochs, shuffle=True, verbose=0)
+    batches = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(len(x), seed=seed).repeat().batch(BATCH)
+    model.fit(batches, epochs=1, steps_per_epoch=updates or UPDATES, shuffle=False, verbose=0)
     x, y = inputs(test)
     guess = model.predict(x, batch_size=512, verbose=0)[:, 0] > 0
     return float((guess == (y > 0.5)).mean())
