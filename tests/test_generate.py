@@ -299,3 +299,15 @@ def test_a_model_is_sampled_at_the_temperature_its_config_keeps_for_the_meter(mo
     kept, meta = melody()
     assert meta["temperature"] == 0.0 and kept == melody("--temperature", "0")[0]
     assert kept != melody("--temperature", "1")[0]
+
+
+def test_a_meter_its_own_report_finds_weak_over_typed_progressions_is_named(models, tmp_path, capsys):
+    mine = tmp_path / "mine"
+    shutil.copytree(models, mine)
+    bar = [{"check": "two-sample classifier accuracy <= 0.75", "ok": False}, {"check": "scale", "ok": True}]
+    (mine / "evaluation.json").write_text(json.dumps({"meters": {"4/4": {"typed": {"bar": bar}}}}))
+    assert _gen(mine, tmp_path, "--chords", "C G") == 0
+    assert "in 4/4 this model misses 1 of the quality bar's 2 checks (two-sample" in capsys.readouterr().out
+    (mine / "evaluation.json").write_text("{not json")            # a report it cannot read: no note, no error
+    assert _gen(mine, tmp_path, "--chords", "C G") == 0
+    assert "note:" not in capsys.readouterr().out

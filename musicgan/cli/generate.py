@@ -54,7 +54,7 @@ def build_generate_parser():
 
 
 def run_generate(args):
-    from ..generate.songs import generate_songs
+    from ..generate.songs import generate_songs, typed_misses
 
     if bool(args.chords) == bool(args.chords_file):
         raise UserError("give the progression with --chords \"C G Am F\" or --chords-file FILE (one of them)")
@@ -71,6 +71,10 @@ def run_generate(args):
     _render_extras([p for p, _ in songs], args.wav, args.png)
     for path, meta in songs:
         print(f"wrote {path}  ({meta['bars']} bars at {meta['bpm']:g} bpm, seed {meta['seed']})")
+    missed, checks = typed_misses(models, songs[0][1]["meter"])
+    if missed:
+        print(f"note: over typed progressions in {songs[0][1]['meter']} this model misses {len(missed)} of the "
+              f"quality bar's {checks} checks ({'; '.join(missed)}: {Path(models) / 'evaluation.json'})")
     return 0
 
 

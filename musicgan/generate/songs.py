@@ -71,6 +71,16 @@ def choose_meter(meter, raw, models_dir):
     return chosen
 
 
+def typed_misses(models_dir, meter):
+    """(checks missed, checks) of the quality bar over typed progressions in `meter`, as the model's own
+    report says (MODELS/evaluation.json, from `musicgan evaluate --typed`); ([], 0) without one."""
+    try:
+        bar = json.loads((Path(models_dir) / "evaluation.json").read_text())["meters"][str(meter)]["typed"]["bar"]
+        return [c["check"] for c in bar if not c["ok"]], len(bar)
+    except (OSError, ValueError, KeyError, TypeError):
+        return [], 0
+
+
 def compose(generator, plan, meter, num_samples=1, seed=0, temperature=1.0, vary=0.0):
     """(tokens (num_samples, steps), per-beat `Chord`s) of a song played as `plan` [(section, bars)]:
     a section played again repeats its melody; with `vary` > 0 it is written again from its phrase
