@@ -71,9 +71,10 @@ def run_generate(args):
     _render_extras([p for p, _ in songs], args.wav, args.png)
     for path, meta in songs:
         print(f"wrote {path}  ({meta['bars']} bars at {meta['bpm']:g} bpm, seed {meta['seed']})")
-    missed, checks = typed_misses(models, songs[0][1]["meter"])
+    meter = songs[0][1]["meter"]
+    missed, checks = typed_misses(models, meter)
     if missed:
-        print(f"note: over typed progressions in {songs[0][1]['meter']} this model misses {len(missed)} of the "
+        print(f"note: over typed progressions in {meter} this model misses {len(missed)} of the "
               f"quality bar's {checks} checks ({'; '.join(missed)}: {Path(models) / 'evaluation.json'})")
     return 0
 

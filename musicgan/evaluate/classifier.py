@@ -51,7 +51,7 @@ def two_sample_accuracy(real, fake, chord_ids, groups, seed=0, updates=None, tes
     model.compile(keras.optimizers.Adam(1e-3), keras.losses.BinaryCrossentropy(from_logits=True))
     x, y = inputs(~test)
     batches = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(len(x), seed=seed).repeat().batch(BATCH)
-    model.fit(batches, epochs=1, steps_per_epoch=updates or UPDATES, shuffle=False, verbose=0)
+    model.fit(batches, epochs=1, steps_per_epoch=UPDATES if updates is None else updates, shuffle=False, verbose=0)
     x, y = inputs(test)
     guess = model.predict(x, batch_size=512, verbose=0)[:, 0] > 0
     return float((guess == (y > 0.5)).mean())
