@@ -256,6 +256,21 @@ def test_meter_balance_draws_rare_meters_more_often_and_tiny_ones_no_more_than_t
     assert not (pipeline.epoch_order(meters, 4, 1, meter_balance=1.0) == even).all()
 
 
+def test_an_epoch_of_fewer_or_more_rows():
+    meters = np.array([(4, 4)] * 900 + [(3, 4)] * 100)
+    part = pipeline.epoch_order(meters, epoch=2, seed=1, size=250)
+    assert len(part) == len(set(part.tolist())) == 250 and (part == pipeline.epoch_order(meters, 2, 1, size=250)).all()
+    assert (part == pipeline.epoch_order(meters, 2, 1)[:250]).all()           # the start of the same shuffle
+    assert sorted(pipeline.epoch_order(meters, 2, 1, size=5000)) == list(range(1000))    # at most a pass
+    more = pipeline.epoch_order(meters, 2, 1, meter_balance=1.0, size=3000)     # with replacement: any number
+    assert len(more) == 3000 and abs(np.mean((meters[more] == (3, 4)).all(1)) - 0.5) < 0.04
+    assert [pipeline.epoch_length(1000, rows, b) for rows, b in ((None, 0), (250, 0), (5000, 0), (5000, 1))] == \
+        [1000, 250, 1000, 5000]
+    mel, ids, prev = np.zeros((1000, 64), np.int32), np.zeros((1000, 16), np.int32), np.zeros((1000, 16), np.int32)
+    batches = list(pipeline.tf_dataset(mel, ids, prev, meters, 64, 2, 1, pad_remainder=True, size=250))
+    assert len(batches) == pipeline.iterations_per_epoch(250, 64) == 4 and float(batches[-1][3].numpy().sum()) == 250 - 192
+
+
 @pytest.mark.parametrize("n, b, drop, expected", [(10, 4, False, 3), (10, 4, True, 2), (8, 4, False, 2),
                                                   (3, 8, False, 1), (3, 8, True, 0), (60000, 256, False, 235)])
 def test_iterations_per_epoch(n, b, drop, expected):

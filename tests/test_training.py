@@ -202,9 +202,9 @@ def test_train_command_line(corpus_dir, tmp_path, capsys):
     overrides = tmp_path / "o.json"
     overrides.write_text(json.dumps({"model": {"latent": 4, "width": 8, "embed": 2}}))
     code = train_main(["--data", str(corpus_dir), "--models", str(tmp_path / "m"), "--epochs", "1",
-                       "--batch-size", "32", "--config", str(overrides), "--quiet", "--seed", "3"])
+                       "--batch-size", "32", "--config", str(overrides), "--quiet", "--seed", "3", "--epoch-rows", "40"])
     out = capsys.readouterr().out
-    assert code == 0 and "iterations/epoch=" in out and "batch B=32" in out
+    assert code == 0 and "samples N=40  batch B=32" in out and "iterations/epoch=2 (ceil(N/B))" in out
     assert f"quality watch (epoch 1) is in {tmp_path / 'm' / 'best'}/: python generate.py --models" in out
     saved = json.loads((tmp_path / "m" / "config.json").read_text())
     assert saved["train"]["seed"] == 3 and saved["model"]["width"] == 8
@@ -226,6 +226,8 @@ def test_train_command_line(corpus_dir, tmp_path, capsys):
     assert "--checkpoint-minutes must be a number >= 0, got -1.0" in capsys.readouterr().err
     assert train_main(["--data", str(corpus_dir), "--models", str(tmp_path / "x"), "--meter-balance", "2"]) == 2
     assert "meter_balance must be in [0, 1], got 2.0" in capsys.readouterr().err
+    assert train_main(["--data", str(corpus_dir), "--models", str(tmp_path / "x"), "--dp", "--epoch-rows", "9"]) == 2
+    assert "leave train.epoch_rows unset with --dp" in capsys.readouterr().err
     with pytest.raises(SystemExit) as done:
         train_main(["--help"])
     assert done.value.code == 0 and "ceil(N/B)" in capsys.readouterr().out

@@ -66,6 +66,10 @@ def build_train_parser():
                    help="draw rare meters more often: each epoch's rows are drawn with odds (rows in its meter)^-B, "
                    "0 (default) a plain shuffle, 1 every meter the model writes equally often (0.5 takes the folk "
                    "corpus' 4/2 from 2.4%% of rows to 5%%)")
+    p.add_argument("--epoch-rows", type=int, metavar="N",
+                   help="rows an epoch draws (default: every row, a pass over the data); fewer make shorter "
+                   "epochs, each ending in its log row, samples, checkpoint and export: an hour's fine-tune of "
+                   "a big corpus. Above the corpus' rows only with --meter-balance (drawn with replacement)")
     p.add_argument("--holdout", type=float, help="share of songs kept out of training so that `python -m "
                    "musicgan evaluate` can judge the model on music it never saw (default: 0.15; "
                    "corpora under 20 songs keep every song)")
@@ -171,7 +175,7 @@ def train_config(args):
     flags = {"epochs": args.epochs, "batch_size": args.batch_size, "seed": args.seed, "loss": args.loss,
              "d_steps": args.d_steps, "lr_scaling": args.lr_scaling,
              "drop_remainder": args.drop_remainder or None, "holdout": args.holdout,
-             "meter_balance": args.meter_balance,
+             "meter_balance": args.meter_balance, "epoch_rows": args.epoch_rows,
              "holdout_by": args.holdout_by, "precision": args.precision, "init_from": args.init_from,
              "init_optimizer": args.init_optimizer or None, "d_train_blocks": args.d_train_blocks}
     data["train"].update({k: v for k, v in flags.items() if v is not None})

@@ -161,6 +161,9 @@ class TrainConfig:
     meter_balance: float = 0.0    # 0: each epoch is a permutation of the rows; b > 0: N rows drawn with
                                   # replacement, a row's odds as (its meter's row count)^-b, so rare meters
                                   # are seen more often (1: every meter equally often)
+    epoch_rows: int = None        # rows an epoch draws (None: every row); fewer make shorter epochs, each
+                                  # ending in its log row, checkpoint and export (a short fine-tune of a
+                                  # big corpus); above N only with meter_balance (drawn with replacement)
     save_every: int = 5           # epochs between .h5 exports (and at the end)
     sample_every: int = 5         # epochs between sample MIDI files
     max_loss: float = 1e4         # a loss above this (or NaN) stops the run
@@ -189,6 +192,8 @@ class TrainConfig:
         _check(self.reference_batch >= 1 and self.warmup_epochs >= 0, "reference_batch >= 1, warmup_epochs >= 0")
         _check(self.save_every >= 1 and self.sample_every >= 1, "save_every and sample_every must be >= 1")
         _check(0 <= self.meter_balance <= 1, f"meter_balance must be in [0, 1], got {self.meter_balance}")
+        _check(self.epoch_rows is None or self.epoch_rows >= 1,
+               f"epoch_rows must be at least 1, got {self.epoch_rows}")
         _check(0 <= self.holdout < 1, f"holdout must be in [0, 1), got {self.holdout}")
         _check(self.holdout_by in HOLDOUT_BY,
                f"holdout_by must be one of {', '.join(HOLDOUT_BY)}, got {self.holdout_by!r}")
@@ -260,6 +265,9 @@ class Config:
         _check(not (self.privacy.dp and self.train.meter_balance),
                "--dp draws each batch by Poisson sampling, which its epsilon counts; train.meter_balance "
                "would change those odds: leave it at 0 with --dp")
+        _check(not (self.privacy.dp and self.train.epoch_rows is not None),
+               "--dp's epoch is ceil(N/B) Poisson-sampled batches, which its epsilon counts; leave "
+               "train.epoch_rows unset with --dp (--dp-target-epsilon stops a run early)")
         _check(not (self.privacy.dp and self.model.minibatch_std),
                "--dp needs each example's gradient alone; model.minibatch_std makes the critic read the "
                "whole batch: leave it off with --dp")

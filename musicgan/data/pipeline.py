@@ -34,26 +34,37 @@ def iterations_per_epoch(samples, batch_size, drop_remainder=False):
     return samples // batch_size if drop_remainder else -(-samples // batch_size)
 
 
-def epoch_order(meters, epoch=0, seed=0, shuffle=True, meter_balance=0.0):
-    """(N,) row indices of one epoch, drawn from (seed, epoch) so that a resumed run sees the same.
+def epoch_length(n, rows=None, meter_balance=0.0):
+    """Rows an epoch draws out of `n`: `rows` (train.epoch_rows; None: all n). A plain shuffle draws each
+    row at most once, so at most n; drawn with replacement (meter_balance above 0), any number."""
+    if rows is None:
+        return n
+    return rows if meter_balance else min(rows, n)
 
-    meter_balance 0 is a permutation; above 0 the N rows are drawn with replacement, each with odds
+
+def epoch_order(meters, epoch=0, seed=0, shuffle=True, meter_balance=0.0, size=None):
+    """(size,) row indices of one epoch (default size: N, every row), drawn from (seed, epoch) so that a
+    resumed run sees the same.
+
+    meter_balance 0 is a permutation (its first `size`, at most N); above 0 `size` rows are drawn with
+    replacement, each with odds
     (its meter's row count)^-meter_balance: at 1 every meter is drawn equally often. A meter under
     MIN_METER_SHARE of the rows, one a model does not write, counts as that share: drawing a corpus'
     one 5/4 phrase as often as all its 2/4 would teach the model that phrase by heart."""
     n = len(meters)
+    size = n if size is None else size
     if not shuffle:
-        return np.arange(n)
+        return np.arange(min(size, n))
     rng = np.random.default_rng([seed, epoch])
     if not meter_balance:
-        return rng.permutation(n)
+        return rng.permutation(n)[:size]
     _, index, counts = np.unique(np.asarray(meters).reshape(n, 2), axis=0, return_inverse=True, return_counts=True)
     odds = np.maximum(counts, MIN_METER_SHARE * n)[index.ravel()] ** -float(meter_balance)
-    return rng.choice(n, n, p=odds / odds.sum())
+    return rng.choice(n, size, p=odds / odds.sum())
 
 
 def tf_dataset(melody, chord_ids, previous, meters, batch_size, epoch=0, seed=0, shuffle=True,
-               drop_remainder=False, pad_remainder=False, meter_balance=0.0):
+               drop_remainder=False, pad_remainder=False, meter_balance=0.0, size=None):
     """tf.data batches of (melody (B, steps) int32, conditions (B, slots, CONDITION_DIM) float32: chord and
     meter features, previous (B, context steps) int32).
 
@@ -65,8 +76,8 @@ def tf_dataset(melody, chord_ids, previous, meters, batch_size, epoch=0, seed=0,
     """
     import tensorflow as tf
 
-    n = len(melody)
-    order = epoch_order(meters, epoch, seed, shuffle, meter_balance)
+    order = epoch_order(meters, epoch, seed, shuffle, meter_balance, size)
+    n = len(order)
     weight = np.ones(n, np.float32)
     if pad_remainder and not drop_remainder:
         fill = -n % batch_size

@@ -12,7 +12,7 @@ import tensorflow as tf
 
 from ..core import constants as C
 from ..core.meter import SLOT_STEPS
-from ..data.pipeline import tf_dataset
+from ..data.pipeline import epoch_length, tf_dataset
 from ..models import lstm as networks
 from . import precision
 from .trainer import _SPLIT_BATCHES, _global_batch
@@ -51,7 +51,7 @@ class LSTMTrainer:
         return self.network.weights + self.opt.variables + [self.epoch, self.iteration]
 
     def epoch_size(self, rows):
-        return len(rows.melody)
+        return epoch_length(len(rows.melody), self.cfg.train.epoch_rows, self.cfg.train.meter_balance)
 
     def describe(self):
         m = self.cfg.model
@@ -63,7 +63,8 @@ class LSTMTrainer:
         t = self.cfg.train
         key = tf.constant([t.seed, epoch], tf.int64)
         data = tf_dataset(rows.melody, rows.chords, rows.previous, rows.meter, t.batch_size, epoch, t.seed,
-                          drop_remainder=t.drop_remainder, pad_remainder=True, meter_balance=t.meter_balance)
+                          drop_remainder=t.drop_remainder, pad_remainder=True, meter_balance=t.meter_balance,
+                          size=t.epoch_rows)
         data = data.enumerate().map(lambda i, b: (*b, tf.random.experimental.stateless_fold_in(key, i)))
         return self.strategy.experimental_distribute_dataset(data.skip(start).with_options(_SPLIT_BATCHES))
 

@@ -11,7 +11,7 @@ import tensorflow as tf
 from ..core import constants as C
 from ..core.config import noise_width
 from ..core.errors import UserError
-from ..data.pipeline import tf_dataset
+from ..data.pipeline import epoch_length, tf_dataset
 from ..models import gan as networks
 from ..models import losses
 from . import precision
@@ -79,8 +79,8 @@ class GAN:
     # ------------------------------------------------------------ what an epoch is
 
     def epoch_size(self, rows):
-        """N of an epoch (`data.corpus.Rows`): every row."""
-        return len(rows.melody)
+        """N of an epoch (`data.corpus.Rows`): every row, or train.epoch_rows of them."""
+        return epoch_length(len(rows.melody), self.cfg.train.epoch_rows, self.cfg.train.meter_balance)
 
     def describe(self):
         """(a line to print at the start of training on how this trainer differs, or None; facts for
@@ -91,8 +91,8 @@ class GAN:
         """The epoch's batches from iteration `start` on: a permutation keyed by (seed, epoch), with noise."""
         t = self.cfg.train
         data = with_noise(tf_dataset(rows.melody, rows.chords, rows.previous, rows.meter, t.batch_size, epoch,
-                                     t.seed, drop_remainder=t.drop_remainder, pad_remainder=True, meter_balance=t.meter_balance), self.cfg,
-                          epoch).skip(start)
+                                     t.seed, drop_remainder=t.drop_remainder, pad_remainder=True,
+                                     meter_balance=t.meter_balance, size=t.epoch_rows), self.cfg, epoch).skip(start)
         return self.strategy.experimental_distribute_dataset(data.with_options(_SPLIT_BATCHES))
 
     def before_epoch(self, epoch, iterations):
