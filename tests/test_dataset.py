@@ -15,6 +15,7 @@ from musicgan.core.config import Representation
 from musicgan.core.meter import FOUR_FOUR
 from musicgan.data import cache, pipeline
 from musicgan.data import corpus as dataset
+from musicgan.harmony import chords
 
 from .conftest import write_midi
 
@@ -269,6 +270,28 @@ def test_an_epoch_of_fewer_or_more_rows():
     mel, ids, prev = np.zeros((1000, 64), np.int32), np.zeros((1000, 16), np.int32), np.zeros((1000, 16), np.int32)
     batches = list(pipeline.tf_dataset(mel, ids, prev, meters, 64, 2, 1, pad_remainder=True, size=250))
     assert len(batches) == pipeline.iterations_per_epoch(250, 64) == 4 and float(batches[-1][3].numpy().sum()) == 250 - 192
+
+
+def test_chords_one_a_bar_and_an_epoch_trained_over_them():
+    ids = np.array([[1, 1, 2, 2, 2, 3, 3, 3, 5, 6, 5, 6, 7, 7, 7, 7]] * 3)
+    meters = np.array([(2, 4), (4, 4), (3, 4)])           # bars of 4, 8 and 6 8th-note slots
+    assert pipeline.one_chord_a_bar(ids, meters).tolist() == [
+        [1, 1, 1, 1, 3, 3, 3, 3, 5, 5, 5, 5, 7, 7, 7, 7],         # a tie goes to the earlier chord
+        [2, 2, 2, 2, 2, 2, 2, 2, 7, 7, 7, 7, 7, 7, 7, 7],
+        [2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 7, 7, 7, 7]]         # the phrase's last bar is cut short
+    n = 400
+    mel, prev = np.zeros((n, 32), np.int32), np.zeros((n, 16), np.int32)
+    chord_ids = np.tile(ids[:1], (n, 1))
+    meters = np.tile([(2, 4)], (n, 1))
+    by_bar = pipeline.one_chord_a_bar(chord_ids, meters)
+    features = lambda share, epoch: np.concatenate([b[1].numpy()[:, :, :24] for b in pipeline.tf_dataset(
+        mel, chord_ids, prev, meters, 64, epoch, 1, bar_chords=share, bar_chord_ids=by_bar)])
+    plain = features(0.0, 0)
+    assert (plain == chords.FEATURES[chord_ids]).all()
+    half = features(0.5, 0)
+    barred = (half == chords.FEATURES[by_bar]).all((1, 2))
+    assert ((half == chords.FEATURES[chord_ids]).all((1, 2)) | barred).all() and 0.4 < barred.mean() < 0.6
+    assert (features(0.5, 0) == half).all() and not (features(0.5, 1) == half).all()     # drawn from (seed, epoch)
 
 
 @pytest.mark.parametrize("n, b, drop, expected", [(10, 4, False, 3), (10, 4, True, 2), (8, 4, False, 2),

@@ -202,12 +202,13 @@ def test_train_command_line(corpus_dir, tmp_path, capsys):
     overrides = tmp_path / "o.json"
     overrides.write_text(json.dumps({"model": {"latent": 4, "width": 8, "embed": 2}}))
     code = train_main(["--data", str(corpus_dir), "--models", str(tmp_path / "m"), "--epochs", "1",
-                       "--batch-size", "32", "--config", str(overrides), "--quiet", "--seed", "3", "--epoch-rows", "40"])
+                       "--batch-size", "32", "--config", str(overrides), "--quiet", "--seed", "3", "--epoch-rows", "40",
+                       "--bar-chords", "0.5"])
     out = capsys.readouterr().out
     assert code == 0 and "samples N=40  batch B=32" in out and "iterations/epoch=2 (ceil(N/B))" in out
     assert f"quality watch (epoch 1) is in {tmp_path / 'm' / 'best'}/: python generate.py --models" in out
     saved = json.loads((tmp_path / "m" / "config.json").read_text())
-    assert saved["train"]["seed"] == 3 and saved["model"]["width"] == 8
+    assert saved["train"]["seed"] == 3 and saved["model"]["width"] == 8 and saved["train"]["bar_chords"] == 0.5
     overrides.write_text(json.dumps({"model": {"depth": 3}}))
     assert train_main(["--data", str(corpus_dir), "--models", str(tmp_path / "x"), "--config", str(overrides)]) == 2
     assert "unknown ModelConfig setting(s): depth" in capsys.readouterr().err
@@ -228,6 +229,8 @@ def test_train_command_line(corpus_dir, tmp_path, capsys):
     assert "meter_balance must be in [0, 1], got 2.0" in capsys.readouterr().err
     assert train_main(["--data", str(corpus_dir), "--models", str(tmp_path / "x"), "--dp", "--epoch-rows", "9"]) == 2
     assert "leave train.epoch_rows unset with --dp" in capsys.readouterr().err
+    assert train_main(["--data", str(corpus_dir), "--models", str(tmp_path / "x"), "--bar-chords", "1.5"]) == 2
+    assert "bar_chords must be in [0, 1], got 1.5" in capsys.readouterr().err
     with pytest.raises(SystemExit) as done:
         train_main(["--help"])
     assert done.value.code == 0 and "ceil(N/B)" in capsys.readouterr().out

@@ -66,6 +66,10 @@ def build_train_parser():
                    help="draw rare meters more often: each epoch's rows are drawn with odds (rows in its meter)^-B, "
                    "0 (default) a plain shuffle, 1 every meter the model writes equally often (0.5 takes the folk "
                    "corpus' 4/2 from 2.4%% of rows to 5%%)")
+    p.add_argument("--bar-chords", type=float, metavar="P",
+                   help="share of each epoch's phrases trained over their chords one a bar (each bar's "
+                   "longest-held chord), as lead sheets and typed progressions give them, instead of the "
+                   "corpus' own (as often a chord a beat); 0 (default) to 1")
     p.add_argument("--epoch-rows", type=int, metavar="N",
                    help="rows an epoch draws (default: every row, a pass over the data); fewer make shorter "
                    "epochs, each ending in its log row, samples, checkpoint and export: an hour's fine-tune of "
@@ -176,6 +180,7 @@ def train_config(args):
              "d_steps": args.d_steps, "lr_scaling": args.lr_scaling,
              "drop_remainder": args.drop_remainder or None, "holdout": args.holdout,
              "meter_balance": args.meter_balance, "epoch_rows": args.epoch_rows,
+             "bar_chords": args.bar_chords,
              "holdout_by": args.holdout_by, "precision": args.precision, "init_from": args.init_from,
              "init_optimizer": args.init_optimizer or None, "d_train_blocks": args.d_train_blocks}
     data["train"].update({k: v for k, v in flags.items() if v is not None})

@@ -161,6 +161,8 @@ class TrainConfig:
     meter_balance: float = 0.0    # 0: each epoch is a permutation of the rows; b > 0: N rows drawn with
                                   # replacement, a row's odds as (its meter's row count)^-b, so rare meters
                                   # are seen more often (1: every meter equally often)
+    bar_chords: float = 0.0       # share of each epoch's rows whose chords come one a bar (the chord each
+                                  # bar holds longest), as lead sheets and typed progressions give them
     epoch_rows: int = None        # rows an epoch draws (None: every row); fewer make shorter epochs, each
                                   # ending in its log row, checkpoint and export (a short fine-tune of a
                                   # big corpus); above N only with meter_balance (drawn with replacement)
@@ -192,6 +194,7 @@ class TrainConfig:
         _check(self.reference_batch >= 1 and self.warmup_epochs >= 0, "reference_batch >= 1, warmup_epochs >= 0")
         _check(self.save_every >= 1 and self.sample_every >= 1, "save_every and sample_every must be >= 1")
         _check(0 <= self.meter_balance <= 1, f"meter_balance must be in [0, 1], got {self.meter_balance}")
+        _check(0 <= self.bar_chords <= 1, f"bar_chords must be in [0, 1], got {self.bar_chords}")
         _check(self.epoch_rows is None or self.epoch_rows >= 1,
                f"epoch_rows must be at least 1, got {self.epoch_rows}")
         _check(0 <= self.holdout < 1, f"holdout must be in [0, 1), got {self.holdout}")
@@ -268,6 +271,9 @@ class Config:
         _check(not (self.privacy.dp and self.train.epoch_rows is not None),
                "--dp's epoch is ceil(N/B) Poisson-sampled batches, which its epsilon counts; leave "
                "train.epoch_rows unset with --dp (--dp-target-epsilon stops a run early)")
+        _check(not (self.privacy.dp and self.train.bar_chords),
+               "--dp's private batches read each phrase's own chords; train.bar_chords is not made for them "
+               "yet: leave it at 0 with --dp")
         _check(not (self.privacy.dp and self.model.minibatch_std),
                "--dp needs each example's gradient alone; model.minibatch_std makes the critic read the "
                "whole batch: leave it off with --dp")

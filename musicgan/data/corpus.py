@@ -18,6 +18,7 @@ from ..harmony import chords
 from . import cache, split
 from .cache import ARRAYS
 from .phrases import transpose as shift_tokens
+from .pipeline import one_chord_a_bar
 
 REPORT_KEYS = ("path", "status", "reason", "phrases", "melody", "meters")
 # Below this many files a worker, reading in this process is faster: 2 workers start in 0.015-0.08 s
@@ -140,12 +141,13 @@ def _read_one(args):
 @dataclass
 class Rows:
     """Training rows: melody (N, steps), chord ids (N, slots), previous (N, context steps), meter (N, 2),
-    unit_id (N,)."""
+    unit_id (N,); bar_chords (N, slots), the chords one a bar (`pipeline.one_chord_a_bar`), or None."""
     melody: np.ndarray
     chords: np.ndarray
     previous: np.ndarray
     meter: np.ndarray
     unit_id: np.ndarray
+    bar_chords: np.ndarray = None
 
 
 @dataclass
@@ -178,12 +180,14 @@ class Corpus:
             parts.append((mel[keep], chords.transpose_ids(self.chords[keep], k), prev[keep], index[keep]))
         return tuple(np.concatenate(p) for p in zip(*parts))[:4 if sources else 3]
 
-    def rows(self, transpose=True, unit="phrase"):
+    def rows(self, transpose=True, unit="phrase", bar_chords=False):
         """The training `Rows`: every phrase in every key, each labelled with its privacy unit. A phrase's
         transpositions are one unit (the same music in another key); with unit "song", every phrase
-        of a file is one unit."""
+        of a file is one unit. `bar_chords`: also each row's chords one a bar."""
         mel, ids, prev, source = self.augmented(transpose, sources=True)
-        return Rows(mel, ids, prev, self.meter[source], self.song[source] if unit == "song" else source)
+        meter = self.meter[source]
+        return Rows(mel, ids, prev, meter, self.song[source] if unit == "song" else source,
+                    one_chord_a_bar(ids, meter) if bar_chords else None)
 
     def held_out(self, fraction, by="tune"):
         """(P,) bool: the phrases of the songs kept out of training (`split.held_out`)."""

@@ -4,7 +4,7 @@ import numpy as np
 
 from ..core.constants import METER_FEATURES, MIN_METER_SHARE
 from ..core.errors import ConfigError
-from ..core.meter import Meter
+from ..core.meter import SLOT_STEPS, Meter
 from ..harmony import chords
 
 
@@ -25,6 +25,22 @@ def conditions(chord_features, meters):
         index, table = meter_table(meters, slots)
         meter = table[index]
     return np.concatenate([chord_features, meter], -1)
+
+
+def one_chord_a_bar(chord_ids, meters):
+    """(N, slots) chord ids with every bar's slots given the chord it holds longest (the earliest of a
+    tie): the phrases' harmony as a lead sheet or a typed progression gives it, one chord a bar.
+    Phrases start at a bar line; `meters` (N, 2) numerator/denominator per row."""
+    chord_ids, meters = np.asarray(chord_ids), np.asarray(meters).reshape(-1, 2)
+    out = chord_ids.copy()
+    for num, den in np.unique(meters, axis=0):
+        rows = np.flatnonzero((meters == (num, den)).all(1))
+        width = max(1, Meter(int(num), int(den)).steps_per_bar // SLOT_STEPS)
+        for start in range(0, chord_ids.shape[1], width):
+            bar = chord_ids[rows, start:start + width]
+            held = (bar[:, :, None] == bar[:, None, :]).sum(2)              # slots of the bar holding each one
+            out[rows, start:start + width] = bar[np.arange(len(rows)), held.argmax(1)][:, None]
+    return out
 
 
 def iterations_per_epoch(samples, batch_size, drop_remainder=False):
@@ -64,7 +80,8 @@ def epoch_order(meters, epoch=0, seed=0, shuffle=True, meter_balance=0.0, size=N
 
 
 def tf_dataset(melody, chord_ids, previous, meters, batch_size, epoch=0, seed=0, shuffle=True,
-               drop_remainder=False, pad_remainder=False, meter_balance=0.0, size=None):
+               drop_remainder=False, pad_remainder=False, meter_balance=0.0, size=None, bar_chords=0.0,
+               bar_chord_ids=None):
     """tf.data batches of (melody (B, steps) int32, conditions (B, slots, CONDITION_DIM) float32: chord and
     meter features, previous (B, context steps) int32).
 
@@ -72,27 +89,33 @@ def tf_dataset(melody, chord_ids, previous, meters, batch_size, epoch=0, seed=0,
     `pad_remainder` fills the last batch up to B with copies of the epoch's first rows and adds a 4th
     element, weight (B,) float32: 1 for a row, 0 for a filler. Every batch then has one shape, so a
     compiled step traces once instead of again for each epoch's short last batch, and the losses
-    weighted by it are those of the short batch.
+    weighted by it are those of the short batch. With `bar_chords` above 0, that share of the epoch's
+    rows (drawn from (seed, epoch)) takes its chords from `bar_chord_ids` (`one_chord_a_bar`).
     """
     import tensorflow as tf
 
     order = epoch_order(meters, epoch, seed, shuffle, meter_balance, size)
-    n = len(order)
-    weight = np.ones(n, np.float32)
+    weight = np.ones(len(order), np.float32)
     if pad_remainder and not drop_remainder:
-        fill = -n % batch_size
+        fill = -len(order) % batch_size
         order, weight = np.append(order, order[:fill]), np.append(weight, np.zeros(fill, np.float32))
+    chord_rows = order
+    if bar_chords:                      # chord rows past N: the same rows' chords one a bar
+        by_bar = np.random.default_rng([seed, epoch, 1]).random(len(order)) < bar_chords
+        chord_rows = np.where(by_bar, order + len(melody), order)
+        chord_ids = np.concatenate([chord_ids, bar_chord_ids])
     meter_index, meter_features = meter_table(meters, chord_ids.shape[1])
-    tables = [tf.constant(melody.astype(np.int32)), tf.constant(chord_ids.astype(np.int32)),
-              tf.constant(previous.astype(np.int32)), tf.constant(meter_index.astype(np.int32))]
+    tables = [tf.constant(melody.astype(np.int32)), tf.constant(previous.astype(np.int32)),
+              tf.constant(meter_index.astype(np.int32))]
+    chord_table = tf.constant(chord_ids.astype(np.int32))
     features, meter_features = tf.constant(chords.FEATURES), tf.constant(meter_features)
 
-    def gather(idx, w):
-        mel, ids, prev, meter = (tf.gather(t, idx) for t in tables)
-        cond = tf.concat([tf.gather(features, ids), tf.gather(meter_features, meter)], -1)
+    def gather(idx, chord_idx, w):
+        mel, prev, meter = (tf.gather(t, idx) for t in tables)
+        cond = tf.concat([tf.gather(features, tf.gather(chord_table, chord_idx)), tf.gather(meter_features, meter)], -1)
         return (mel, cond, prev) + ((w,) if pad_remainder else ())
 
-    return (tf.data.Dataset.from_tensor_slices((order, weight))
+    return (tf.data.Dataset.from_tensor_slices((order, chord_rows, weight))
             .batch(batch_size, drop_remainder=drop_remainder)
             .map(gather, num_parallel_calls=tf.data.AUTOTUNE)
             .prefetch(tf.data.AUTOTUNE))

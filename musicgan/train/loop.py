@@ -222,7 +222,7 @@ def _training_rows(cfg, run):
     kept_out = (f"{int(held.sum())} phrases of {len(np.unique(corpus.song[held]))} songs held out by "
                 f"{t.holdout_by} for `musicgan evaluate`")
     corpus = corpus.subset(~held)
-    rows = corpus.rows(cfg.representation.transpose, cfg.privacy.unit)
+    rows = corpus.rows(cfg.representation.transpose, cfg.privacy.unit, bar_chords=t.bar_chords > 0)
     if len(rows.melody) == 0:
         raise TrainingError(f"no usable phrases under {run.data_dir} (see {corpus.summary()['skipped']})")
     run.print_fn(f"{len(set(corpus.song.tolist()))} songs, {len(corpus.melody)} phrases, {len(rows.melody)} after "

@@ -64,7 +64,8 @@ class LSTMTrainer:
         key = tf.constant([t.seed, epoch], tf.int64)
         data = tf_dataset(rows.melody, rows.chords, rows.previous, rows.meter, t.batch_size, epoch, t.seed,
                           drop_remainder=t.drop_remainder, pad_remainder=True, meter_balance=t.meter_balance,
-                          size=t.epoch_rows)
+                          size=t.epoch_rows, bar_chords=t.bar_chords,
+                          bar_chord_ids=rows.bar_chords)
         data = data.enumerate().map(lambda i, b: (*b, tf.random.experimental.stateless_fold_in(key, i)))
         return self.strategy.experimental_distribute_dataset(data.skip(start).with_options(_SPLIT_BATCHES))
 

@@ -92,7 +92,8 @@ class GAN:
         t = self.cfg.train
         data = with_noise(tf_dataset(rows.melody, rows.chords, rows.previous, rows.meter, t.batch_size, epoch,
                                      t.seed, drop_remainder=t.drop_remainder, pad_remainder=True,
-                                     meter_balance=t.meter_balance, size=t.epoch_rows), self.cfg, epoch).skip(start)
+                                     meter_balance=t.meter_balance, size=t.epoch_rows,
+                                     bar_chords=t.bar_chords, bar_chord_ids=rows.bar_chords), self.cfg, epoch).skip(start)
         return self.strategy.experimental_distribute_dataset(data.with_options(_SPLIT_BATCHES))
 
     def before_epoch(self, epoch, iterations):
