@@ -63,8 +63,8 @@ def epoch_order(meters, epoch=0, seed=0, shuffle=True, meter_balance=0.0, size=N
     resumed run sees the same.
 
     meter_balance 0 is a permutation (its first `size`, at most N); above 0 `size` rows are drawn with
-    replacement, each with odds
-    (its meter's row count)^-meter_balance: at 1 every meter is drawn equally often. A meter under
+    replacement, each with odds (its meter's row count)^-meter_balance: at 1 every meter is drawn
+    equally often. A meter under
     MIN_METER_SHARE of the rows, one a model does not write, counts as that share: drawing a corpus'
     one 5/4 phrase as often as all its 2/4 would teach the model that phrase by heart."""
     n = len(meters)
