@@ -72,8 +72,9 @@ def build_train_parser():
                    "corpus' own (as often a chord a beat); 0 (default) to 1")
     p.add_argument("--epoch-rows", type=int, metavar="N",
                    help="rows an epoch draws (default: every row, a pass over the data); fewer make shorter "
-                   "epochs, each ending in its log row, samples, checkpoint and export: an hour's fine-tune of "
-                   "a big corpus. Above the corpus' rows only with --meter-balance (drawn with replacement)")
+                   "epochs, each ending in its log row and checkpoint (samples and .h5 export as often as the "
+                   "config's sample_every and save_every say): an hour's fine-tune of a big corpus. Above the "
+                   "corpus' rows only with --meter-balance (drawn with replacement)")
     p.add_argument("--holdout", type=float, help="share of songs kept out of training so that `python -m "
                    "musicgan evaluate` can judge the model on music it never saw (default: 0.15; "
                    "corpora under 20 songs keep every song)")

@@ -164,8 +164,8 @@ class TrainConfig:
     bar_chords: float = 0.0       # share of each epoch's rows whose chords come one a bar (the chord each
                                   # bar holds longest), as lead sheets and typed progressions give them
     epoch_rows: int = None        # rows an epoch draws (None: every row); fewer make shorter epochs, each
-                                  # ending in its log row, checkpoint and export (a short fine-tune of a
-                                  # big corpus); above N only with meter_balance (drawn with replacement)
+                                  # ending in its log row and checkpoint (a short fine-tune of a big
+                                  # corpus); above N only with meter_balance (drawn with replacement)
     save_every: int = 5           # epochs between .h5 exports (and at the end)
     sample_every: int = 5         # epochs between sample MIDI files
     max_loss: float = 1e4         # a loss above this (or NaN) stops the run
