@@ -12,10 +12,11 @@ import numpy as np
 
 
 def config(epochs):
-    """tests.test_training's tiny config, with samples and .h5 only at the end (faster)."""
+    """tests.test_training's tiny config, with samples and .h5 only at the end (faster), and the
+    generator's moving average (replicas and a resumed run must average alike too)."""
     from tests.test_training import tiny_config
 
-    return tiny_config(epochs=epochs, sample_every=5, save_every=5)
+    return tiny_config(epochs=epochs, sample_every=5, save_every=5, generator_average=0.9)
 
 
 def train_steps(cfg, data_dir, strategy=None):
@@ -36,8 +37,9 @@ def train_steps(cfg, data_dir, strategy=None):
     return gan
 
 
-def _weights(gan):
-    return {f"{i}": w.numpy() for i, w in enumerate(gan.generator.weights + gan.discriminator.weights)}
+def weights(gan):
+    return {f"{i}": w.numpy() for i, w in enumerate(gan.generator.weights + gan.discriminator.weights
+                                                    + gan.average.weights)}
 
 
 START = time.time()
@@ -61,7 +63,7 @@ def main(mode, data, out, *rest):
         mirrored = distribute.make_strategy("mirrored", replicas=2)       # first: it splits the CPU
         for name, strategy in (("default", None), ("mirrored", mirrored)):
             gan = train_steps(config(1), data, strategy)
-            np.savez(Path(out) / f"{name}.npz", **_weights(gan))
+            np.savez(Path(out) / f"{name}.npz", **weights(gan))
     else:
         npz, workers, index, epochs = rest[:4]
         strategy = distribute.make_strategy("multiworker", workers, int(index), timeout=300)
@@ -74,7 +76,7 @@ def main(mode, data, out, *rest):
         trainer.GAN.train_batch = counting
         gan = training.train(config(int(epochs)), data, out, resume="--resume" in rest,
                              progress=False, print_fn=print_fn, strategy=strategy)
-        np.savez(npz, **_weights(gan), threads=threads)
+        np.savez(npz, **weights(gan), threads=threads)
     print_fn("done")
 
 

@@ -84,6 +84,28 @@ def test_d_steps_ratio_skips_generator_steps(corpus_dir):
     assert "g_loss" not in gan.train_batch(batch, step=1)
 
 
+def test_the_generator_average_follows_each_g_step_and_is_what_is_exported(corpus_dir, tmp_path):
+    gan = trainer.GAN(tiny_config(generator_average=0.75, d_steps=2))
+    batch = _batch(corpus_dir, cfg=gan.cfg)
+    gan.train_batch(batch, step=0)                      # the first G step: the average is G
+    want = _weights(gan.generator)
+    assert all(np.array_equal(a, w.numpy()) for a, w in zip(want, gan.average.weights))
+    gan.train_batch(batch, step=1)                      # a D step alone leaves the average
+    assert all(np.array_equal(a, w.numpy()) for a, w in zip(want, gan.average.weights))
+    for step in (2, 4):
+        gan.train_batch(batch, step=step)
+        want = [0.75 * a + 0.25 * g for a, g in zip(want, _weights(gan.generator))]
+    assert int(gan.averaged_steps) == 3
+    for a, w in zip(want, gan.average.weights):
+        np.testing.assert_allclose(w.numpy(), a, rtol=1e-6, atol=1e-7)
+    assert _changed(want, gan.generator)                # G itself moved on; the average trails it
+    hooks.save_models(gan, tmp_path, gan.cfg, {})
+    saved = keras.models.load_model(tmp_path / "generator.h5", compile=False)
+    assert all(np.array_equal(a.numpy(), b.numpy()) for a, b in zip(gan.average.weights, saved.weights))
+    with pytest.raises(ConfigError, match=r"generator_average must be in \[0, 1\)"):
+        tiny_config(generator_average=1.0)
+
+
 @pytest.mark.parametrize("precision", ["float32", "bfloat16"])
 def test_h5_round_trip_gives_identical_outputs(corpus_dir, tmp_path, precision):
     cfg = tiny_config(precision=precision)

@@ -166,6 +166,10 @@ class TrainConfig:
     epoch_rows: int = None        # rows an epoch draws (None: every row); fewer make shorter epochs, each
                                   # ending in its log row and checkpoint (a short fine-tune of a big
                                   # corpus); above N only with meter_balance (drawn with replacement)
+    generator_average: float = 0.0  # decay of a moving average of G's weights, kept beside G and exported
+                                  # (samples, quality watch, .h5) instead of its last step: 0.999 averages
+                                  # about the last 1,000 G steps, smoothing a GAN's step-to-step swings;
+                                  # 0: off (the last weights)
     save_every: int = 5           # epochs between .h5 exports (and at the end)
     sample_every: int = 5         # epochs between sample MIDI files
     max_loss: float = 1e4         # a loss above this (or NaN) stops the run
@@ -195,6 +199,8 @@ class TrainConfig:
         _check(self.save_every >= 1 and self.sample_every >= 1, "save_every and sample_every must be >= 1")
         _check(0 <= self.meter_balance <= 1, f"meter_balance must be in [0, 1], got {self.meter_balance}")
         _check(0 <= self.bar_chords <= 1, f"bar_chords must be in [0, 1], got {self.bar_chords}")
+        _check(0 <= self.generator_average < 1,
+               f"generator_average must be in [0, 1) (e.g. 0.999), got {self.generator_average}")
         _check(self.epoch_rows is None or self.epoch_rows >= 1,
                f"epoch_rows must be at least 1, got {self.epoch_rows}")
         _check(0 <= self.holdout < 1, f"holdout must be in [0, 1), got {self.holdout}")
@@ -280,6 +286,8 @@ class Config:
         _check(not (self.privacy.dp and self.model.kind == "lstm"),
                "--dp trains the GAN's discriminator privately; the LSTM reads the music itself: train it "
                "without --dp")
+        _check(not (self.model.kind == "lstm" and self.train.generator_average),
+               "train.generator_average averages the GAN generator's weights; the LSTM has none: leave it at 0")
         _check(not (self.model.kind == "lstm" and (self.train.init_from or self.train.d_train_blocks is not None)),
                "--init-from and --d-train-blocks start and freeze a GAN's networks; the LSTM trains from scratch")
 

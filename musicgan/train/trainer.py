@@ -4,6 +4,8 @@ Each iteration is one discriminator step and, every `d_steps` iterations, one ge
 fresh noise. The steps run under a tf.distribute strategy on a global batch split over the
 replicas; every random number comes with the batch (`batch_noise`), so 2 replicas give the weights
 of 1. A second kind of training (DP-SGD: `privacy.PrivateGAN`) overrides the D step and the batches.
+With train.generator_average, a moving average of G's weights follows every G step, and it is the
+generator the run samples, watches and exports (the checkpoint holds both).
 """
 
 import tensorflow as tf
@@ -48,13 +50,20 @@ class GAN:
             self.d_opt.build(self.discriminator.trainable_variables)
             self.epoch = tf.Variable(0, dtype=tf.int64)
             self.iteration = tf.Variable(0, dtype=tf.int64)    # batches done in the current epoch
+            # train.generator_average: G's weights averaged over its steps, and how many steps it has seen
+            self.average = networks.build_generator(cfg.representation, cfg.model) if t.generator_average else None
+            self.averaged_steps = tf.Variable(0, dtype=tf.int64)
         self.checkpoint = tf.train.Checkpoint(**self.checkpoint_items())
         self.d_step = tf.function(self.d_step_eager, input_signature=self.d_signature())
         self.g_step = tf.function(self.g_step_eager)
+        self.average_step = tf.function(self.average_step_eager)
 
     def checkpoint_items(self):
-        return {"generator": self.generator, "discriminator": self.discriminator, "g_opt": self.g_opt,
-                "d_opt": self.d_opt, "epoch": self.epoch, "iteration": self.iteration}
+        items = {"generator": self.generator, "discriminator": self.discriminator, "g_opt": self.g_opt,
+                 "d_opt": self.d_opt, "epoch": self.epoch, "iteration": self.iteration}
+        if self.average is not None:
+            items.update(generator_average=self.average, averaged_steps=self.averaged_steps)
+        return items
 
     def d_signature(self):
         return None
@@ -64,7 +73,8 @@ class GAN:
         so a model trained in mixed precision generates as a float32 one would."""
         rep, m = self.cfg.representation, self.cfg.model
         generator = networks.build_generator(rep, m)
-        generator.set_weights(self.generator.get_weights())
+        averaged = self.average is not None and self.averaged_steps.numpy() > 0
+        generator.set_weights((self.average if averaged else self.generator).get_weights())
         if not discriminator:
             return generator, None
         critic = networks.build_discriminator(rep, m)
@@ -73,8 +83,9 @@ class GAN:
 
     def state(self):
         """Every variable the checkpoint holds."""
+        average = [] if self.average is None else self.average.weights + [self.averaged_steps]
         return (self.generator.weights + self.discriminator.weights + self.g_opt.variables + self.d_opt.variables
-                + [self.epoch, self.iteration])
+                + [self.epoch, self.iteration] + average)
 
     # ------------------------------------------------------------ what an epoch is
 
@@ -170,6 +181,14 @@ class GAN:
     def d_step_eager(self, batch):
         return self._run(self._d_replica, batch)
 
+    def average_step_eager(self):
+        """Move the average one G step towards G; its first step copies G (so a run from --init-from
+        averages from the weights it started with, not from a random network)."""
+        decay = tf.where(self.averaged_steps > 0, self.cfg.train.generator_average, 0.0)
+        for mean, weight in zip(self.average.weights, self.generator.weights):
+            mean.assign(decay * mean + (1 - decay) * tf.cast(weight, mean.dtype))
+        self.averaged_steps.assign_add(1)
+
     def g_step_eager(self, batch):
         return self._run(self._g_replica, batch)
 
@@ -190,6 +209,8 @@ class GAN:
         out = d_step(batch)
         if step % self.cfg.train.d_steps == 0:
             out.update(g_step(self.g_batch(batch, step)))
+            if self.average is not None:
+                self.average_step_eager() if eager else self.average_step()
         return {k: float(v) for k, v in out.items()}
 
 
