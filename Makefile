@@ -37,7 +37,7 @@ demo: deps-demo $(VENV)/.installed
 	$(PY) -m musicgan audition out/
 
 test: deps-test $(VENV)/.installed
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q --durations=15   # and the 15 slowest tests: the suite should stay near 10 minutes
 
 bench: $(VENV)/.installed   # speed, share of the machine, scaling: one table, bench/results.json (QUICK=1: < 2 min)
 	$(PY) -m bench $(if $(QUICK),--quick)

@@ -1,3 +1,4 @@
+import gc
 import json
 import shutil
 
@@ -218,7 +219,9 @@ def test_numpy_forward_pass_matches_keras(models, which):
               rng.random((n, rep.phrase_slots, C.CONDITION_DIM)).astype(np.float32),
               rng.integers(0, C.VOCAB_SIZE, (n, rep.context_steps)).astype(np.int32)]
     expected = keras_model(inputs).numpy()
+    gc.collect()
     got = numpy_model(inputs)
+    assert gc.collect() == 0        # a call leaves no reference cycle holding its activations until the collector
     assert got.shape == expected.shape == (n, rep.phrase_steps, C.VOCAB_SIZE)
     np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
 

@@ -133,6 +133,17 @@ class NumpyGenerator:
             args = layer["inbound_nodes"][0]["args"][0]
             sources = [a["config"]["keras_history"][0] for a in (args if isinstance(args, list) else [args])]
             self.steps[name] = (_layer_fn(layer["class_name"], layer["config"], weights), sources)
+        self.order = []           # every layer after the layers it reads: the order __call__ runs them in
+        placed = set(self.input_names)
+
+        def place(name):
+            if name not in placed:
+                for source in self.steps[name][1]:
+                    place(source)
+                placed.add(name)
+                self.order.append(name)
+
+        place(self.output_name)
         self.inputs = [Tensor(n, tuple(layers[n][0]["config"]["batch_shape"])) for n in self.input_names]
         dtypes = {n: layers[n][0]["config"]["dtype"] for n in self.input_names}
         self.dtypes = [np.int32 if "int" in str(dtypes[n]) else np.float32 for n in self.input_names]
@@ -140,15 +151,14 @@ class NumpyGenerator:
         self.output = Tensor(self.output_name, (None, *probe.shape[1:]))
 
     def __call__(self, inputs):
+        # a plain loop: a recursive closure over `values` would be a reference cycle, and every call's
+        # activations (400 MB for 1,024 phrases) would wait for the cycle collector (bench.temperature
+        # reached 19 GB that way)
         values = {n: np.asarray(x, d) for n, x, d in zip(self.input_names, inputs, self.dtypes)}
-
-        def value(name):
-            if name not in values:
-                fn, sources = self.steps[name]
-                values[name] = fn([value(s) for s in sources])
-            return values[name]
-
-        return value(self.output_name)
+        for name in self.order:
+            fn, sources = self.steps[name]
+            values[name] = fn([values[s] for s in sources])
+        return values[self.output_name]
 
 
 def _sigmoid(x):
