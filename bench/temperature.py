@@ -16,7 +16,7 @@ generate.py and `musicgan evaluate` then use unless told otherwise.
 The LSTM rival of a model (MODELS/lstm) is swept the same way, so that `musicgan evaluate` compares
 each at the temperature that suits it.
 
-Run from the repository root (folk: 2-5 minutes on 2 cores, 1.3 GB resident at most; it reached
+Run from the repository root (folk: 4-7 minutes on 2 shared cores, 1.3 GB resident at most; it reached
 19 GB while the numpy generator's activations waited for Python's cycle collector):
     .venv/bin/python -m bench.temperature --models models/folk --data data/folk [--write]
 """
