@@ -3,9 +3,9 @@
 The generator gives a distribution over tokens at every 16th; generate.py draws one token a step
 from it. At temperature 1 a step's unlikely tokens are drawn as often as the network says, and
 each such draw is a note of its own: a flicker of 16ths off the chord. Lower temperatures
-sharpen the distribution. This sweep scores each temperature with the metrics of
-`musicgan evaluate` (without the two-sample classifier and the copy search) over chord windows of
-the songs the model trained on, in every meter it writes, never the held-out songs that
+sharpen the distribution. This sweep scores each temperature with the distance of
+`musicgan evaluate` (its metrics and its two-sample classifier; not the copy search) over chord
+windows of the songs the model trained on, in every meter it writes, never the held-out songs that
 `musicgan evaluate` judges it on, and picks the one with the smallest distance to those songs
 among those that keep the bar's diversity (two melodies over the same chords differ on at least
 half as many steps as two real bars over the same chords do): pooled over the meters by their
@@ -15,6 +15,11 @@ generate.py and `musicgan evaluate` then use unless told otherwise.
 
 The LSTM rival of a model (MODELS/lstm) is swept the same way, so that `musicgan evaluate` compares
 each at the temperature that suits it.
+
+The classifier is a small network trained anew for each meter and temperature (about 5 s each);
+`--no-classifier` leaves it out, as this sweep did before (faster, but blind to what tells a
+model's melodies from the corpus's beyond the metrics: it chose T 0.2-0.6 where the classifier
+favours ...).
 
 Run from the repository root (folk: 4-7 minutes on 2 shared cores, 1.3 GB resident at most; it reached
 19 GB while the numpy generator's activations waited for Python's cycle collector):
@@ -33,6 +38,7 @@ from musicgan.core.meter import Meter
 from musicgan.data.corpus import prepare
 from musicgan.data.pipeline import conditions
 from musicgan.evaluate import metrics
+from musicgan.evaluate.classifier import two_sample_accuracy
 from musicgan.evaluate.report import COMPARED
 from musicgan.generate.sampling import recurrent, sample_phrases
 from musicgan.generate.songs import model_meters
@@ -40,10 +46,9 @@ from musicgan.harmony.chords import FEATURES
 from musicgan.models.files import load_model
 
 TEMPERATURES = (1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2)
-SCORED = tuple(k for k in COMPARED if k != "classifier_accuracy")
 
 
-def sweep(models_dir, data_dir, windows=512, seed=0, temperatures=TEMPERATURES, print_fn=print):
+def sweep(models_dir, data_dir, windows=512, seed=0, temperatures=TEMPERATURES, classifier=True, print_fn=print):
     generator, cfg, raw = load_model(models_dir)              # a GAN, or its LSTM rival (models/NAME/lstm)
     corpus = prepare(data_dir, None, cfg.representation, progress=False)
     train = corpus.subset(~corpus.held_out(cfg.train.holdout, cfg.train.holdout_by))
@@ -58,21 +63,25 @@ def sweep(models_dir, data_dir, windows=512, seed=0, temperatures=TEMPERATURES, 
         if not len(mine):
             continue
         weights[name] = len(mine)
-        real = metrics.summary(mel[mine], ids[mine], m)
-        real_diversity = metrics.real_diversity(mel[mine], ids[mine], prev[mine], train.song[source[mine]], meter=m)
+        real, songs = metrics.summary(mel[mine], ids[mine], m), train.song[source[mine]]
+        real_diversity = metrics.real_diversity(mel[mine], ids[mine], prev[mine], songs, meter=m)
         features = np.repeat(conditions(FEATURES[ids[mine]], m), 2, 0)        # two melodies a window
         noise = None if recurrent(generator) else rng.standard_normal(
             (len(features), generator.inputs[0].shape[-1])).astype(np.float32)
         for t in temperatures:                     # the same noise and draws at every temperature
             tokens = sample_phrases(generator, features, np.random.default_rng(seed), np.repeat(prev[mine], 2, 0),
                                     t, noise)
+            pairs = tokens.reshape(len(mine), 2, -1)
             row = metrics.summary(tokens, np.repeat(ids[mine], 2, 0), m)
-            row["distance"] = metrics.distance(row, real, SCORED)
-            row["diversity"] = float(np.mean([metrics.diversity(pair) for pair in tokens.reshape(len(mine), 2, -1)]))
+            if classifier:
+                row["classifier_accuracy"] = two_sample_accuracy(mel[mine], pairs[:, 0], ids[mine], songs, seed)
+            row["distance"] = metrics.distance(row, real, [k for k in COMPARED if k in row])
+            row["diversity"] = float(np.mean([metrics.diversity(pair) for pair in pairs]))
             row["diverse_enough"] = bool(row["diversity"] >= real_diversity / 2)
             table[t][name] = row
-        print_fn(f"{name} (real diversity {real_diversity:.2f}): " + "  ".join(
-            f"T={t}: {table[t][name]['distance']:.3f}/{table[t][name]['diversity']:.2f}" for t in temperatures))
+        print_fn(f"{name} (real diversity {real_diversity:.2f}; T: distance/diversity/2-sample): " + "  ".join(
+            f"{t}: {table[t][name]['distance']:.3f}/{table[t][name]['diversity']:.2f}"
+            f"/{table[t][name].get('classifier_accuracy', float('nan')):.2f}" for t in temperatures))
     total = sum(weights.values())
     pooled = {t: sum(weights[k] * row["distance"] for k, row in table[t].items()) / total for t in temperatures}
     allowed = [t for t in temperatures if all(row["diverse_enough"] for row in table[t].values())]
@@ -90,12 +99,14 @@ def main(argv=None):
     p.add_argument("--models", required=True)
     p.add_argument("--data", required=True)
     p.add_argument("--windows", type=int, default=512, help="training windows per meter (default: 512)")
+    p.add_argument("--no-classifier", action="store_true",
+                   help="score without the two-sample classifier (faster; the metrics alone)")
     p.add_argument("--out", help="JSON report (default: bench/temperature_MODELNAME.json)")
     p.add_argument("--write", action="store_true",
                    help="record the best temperature, pooled and per meter, in MODELS/config.json")
     args = p.parse_args(argv)
     t0 = time.perf_counter()
-    result = sweep(args.models, args.data, args.windows)
+    result = sweep(args.models, args.data, args.windows, classifier=not args.no_classifier)
     result["seconds"] = round(time.perf_counter() - t0, 1)
     print("pooled distance: " + "  ".join(f"T={t}: {d:.3f}" for t, d in result["pooled_distance"].items())
           + f"  -> {result['best']}; per meter: " + ", ".join(f"{k} {t}" for k, t in result["best_per_meter"].items()))

@@ -133,10 +133,13 @@ def test_the_command_line_picks_the_model_kind(tmp_path, capsys):
         ModelConfig(kind="rnn")
 
 
-def test_evaluate_finds_the_lstm_beside_the_gan_and_scores_it_as_a_row(tiny_models, tmp_path):
+def test_evaluate_finds_the_lstm_beside_the_gan_and_scores_it_as_a_row(tiny_models, tmp_path, monkeypatch):
     import shutil
 
     from musicgan.cli import main
+    from musicgan.evaluate import classifier
+
+    monkeypatch.setattr(classifier, "UPDATES", 10)      # its power is tests/test_metrics.py's, as in test_evaluate
 
     models = tmp_path / "models"
     shutil.copytree(tiny_models, models, ignore=shutil.ignore_patterns("checkpoints", "logs", "samples", "best"))
