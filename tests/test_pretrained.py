@@ -64,12 +64,17 @@ def test_a_public_model_leaves_its_corpus_hashes_and_a_private_one_none(public, 
     assert any("none of its corpus's 2 distinct files is in the training folder" in s for s in said)
 
 
-def test_fine_tuning_on_the_public_corpus_itself_warns_and_says_how_many_files_it_shares(public, tmp_path):
+def test_fine_tuning_on_the_public_corpus_itself_warns_only_when_its_split_differs(public, tmp_path):
     said = []
     training.train(small(init_from=str(public / "public")), public / "folk", tmp_path / "again", progress=False,
                    print_fn=said.append, jobs=1)
-    assert any(s.startswith("warning: 2 file(s) under the training folder are in the corpus") for s in said)
+    assert not any(s.startswith("warning") for s in said)          # the same songs held out: nothing leaks
+    assert any(s.startswith("continuing --init-from") and "own corpus and held-out split" in s for s in said)
     assert any("; 2 of its corpus's 2 distinct files are in the training folder" in s for s in said)
+    said.clear()
+    training.train(small(init_from=str(public / "public"), holdout_by="song"), public / "folk", tmp_path / "other",
+                   progress=False, print_fn=said.append, jobs=1)
+    assert any(s.startswith("warning: 2 file(s) under the training folder are in the corpus") for s in said)
 
 
 def test_a_fine_tuned_model_samples_at_the_public_models_temperature(public, private, tmp_path):

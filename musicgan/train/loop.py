@@ -98,7 +98,7 @@ def _train(cfg, run, strategy, multi, stop):
     _check_start(cfg, run)
     corpus, rows, source = _training_rows(cfg, run)
     gan = (LSTMTrainer if cfg.model.kind == "lstm" else PrivateGAN if cfg.privacy.dp else GAN)(cfg, strategy)
-    init, inherited = pretrained.start(gan, cfg, run.models_dir, run.resume, corpus.files, run.print_fn)
+    init, inherited = pretrained.start(gan, cfg, run.models_dir, run.resume, corpus.files, source, run.print_fn)
     if not (run.resume or cfg.privacy.dp):       # a private run's file hashes would say who is in it
         pretrained.write_hashes(run.checkpoints, corpus.files, inherited)     # exported with the .h5 files
     summary = batch_summary(cfg, gan.epoch_size(rows), strategy.num_replicas_in_sync)

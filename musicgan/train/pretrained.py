@@ -30,10 +30,11 @@ D_HEAD = ("d_features", "logit")
 SAME = ("representation", "model")         # what a public model must share with the run it starts
 
 
-def start(gan, cfg, models_dir, resumed, files, print_fn=print):
+def start(gan, cfg, models_dir, resumed, files, source=None, print_fn=print):
     """Freeze D's layers as `train.d_train_blocks` says and, for a run with `train.init_from`, check and
-    load the public model. Returns (the `init_from` record for config.json or None, the public corpus's
-    hashes). A resumed run takes its weights from its checkpoint and its record from the run's config."""
+    load the public model. `source`: the training corpus' `fingerprint`. Returns (the `init_from` record
+    for config.json or None, the public corpus's hashes). A resumed run takes its weights from its
+    checkpoint and its record from the run's config."""
     t = cfg.train
     if t.d_train_blocks is not None:
         trained, total = freeze(gan.discriminator, t.d_train_blocks)
@@ -55,7 +56,11 @@ def start(gan, cfg, models_dir, resumed, files, print_fn=print):
         if cfg.privacy.dp:
             raise TrainingError(f"{what}: the public model has already learned them, which DP cannot hide; "
                                 "remove them from the private folder, or start from a model that never saw them")
-        print_fn(f"warning: {what}; `musicgan evaluate` may count them as unseen")
+        if _same_split(source, raw, public, t):
+            print_fn(f"continuing --init-from {folder} on its own corpus and held-out split: the songs "
+                     "`musicgan evaluate` judges stay unseen")
+        else:
+            print_fn(f"warning: {what}; `musicgan evaluate` may count them as unseen")
     load_networks(gan, folder)
     if t.init_optimizer:
         load_optimizers(gan, folder)
@@ -69,6 +74,13 @@ def start(gan, cfg, models_dir, resumed, files, print_fn=print):
              f"{len(shared) or 'none'} of its corpus's {len(hashes)} distinct files {'are' if shared else 'is'} in "
              "the training folder")
     return record, hashes
+
+
+def _same_split(source, raw, public, t):
+    """Whether this run's corpus (its `fingerprint` `source`) and held-out split are the public model's own,
+    so that no song it holds out was trained on before."""
+    return (source is not None and source.get("fingerprint") == (raw.get("corpus") or {}).get("fingerprint")
+            and (public.train.holdout, public.train.holdout_by) == (t.holdout, t.holdout_by))
 
 
 def extras(init):
