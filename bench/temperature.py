@@ -16,13 +16,14 @@ generate.py and `musicgan evaluate` then use unless told otherwise.
 The LSTM rival of a model (MODELS/lstm) is swept the same way, so that `musicgan evaluate` compares
 each at the temperature that suits it.
 
-The classifier is a small network trained anew for each meter and temperature (about 5 s each);
-`--no-classifier` leaves it out, as this sweep did before (faster, but blind to what tells a
-model's melodies from the corpus's beyond the metrics: it chose T 0.2-0.6 where the classifier
-favours ...).
+The classifier is trained anew for each meter and temperature (about 3 s each, a third of the
+sweep); `--no-classifier` leaves it out, as this sweep did before. On its training songs it moved
+two of the folk GAN's six per-meter choices by one or two tenths (4/4 0.4 -> 0.6, 3/4 0.8 -> 0.9)
+and the chorale GAN's 4/4 from 0.4 to 0.3; the LSTMs' choices stayed. Its own noise (a few points
+of accuracy) is of the size of the differences between neighbouring temperatures.
 
-Run from the repository root (folk: 4-7 minutes on 2 shared cores, 1.3 GB resident at most; it reached
-19 GB while the numpy generator's activations waited for Python's cycle collector):
+Run from the repository root (folk: 8 minutes with the classifier on 2 cores shared with a training
+run, 4-7 without; 1.3 GB resident at most; it reached 19 GB while the numpy generator's activations waited for Python's cycle collector):
     .venv/bin/python -m bench.temperature --models models/folk --data data/folk [--write]
 """
 
