@@ -1,5 +1,7 @@
 """The benchmark entry point starts, and its FLOP counter counts what the docstring says (no timings)."""
 
+import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -39,3 +41,33 @@ def test_iteration_flops_in_network_passes(loss, feature_matching, d_steps, g_un
     discriminator = keras.Model(d_in, keras.layers.Dense(1)(d_in))       # 10 FLOPs
     cfg = TrainConfig(loss=loss, feature_matching=feature_matching, d_steps=d_steps)
     assert iteration_flops(cfg, generator, discriminator)["iteration"] == g_units * 30 + d_units * 10
+
+
+def test_the_temperature_sweep_scores_with_the_classifier_only_when_asked(tiny_models, tmp_path, monkeypatch):
+    from bench import temperature
+    from musicgan.evaluate import classifier, metrics
+    from musicgan.evaluate.report import COMPARED
+
+    monkeypatch.setattr(classifier, "UPDATES", 10)      # its power is tests/test_metrics.py's
+    data = tiny_models.parent / "midi"
+    plain = temperature.sweep(tiny_models, data, windows=16, temperatures=(1.0, 0.5), print_fn=str)
+    judged = temperature.sweep(tiny_models, data, windows=16, temperatures=(1.0, 0.5), classifier=True, print_fn=str)
+    for t in (1.0, 0.5):
+        rows = judged["per_meter"][str(t)]
+        assert "classifier_accuracy" in rows["4/4"] and "classifier_accuracy" not in rows["3/4"]  # 1 waltz: no test
+        for meter, row in rows.items():
+            before = plain["per_meter"][str(t)][meter]
+            assert "classifier_accuracy" not in before
+            if meter == "3/4":
+                assert row["distance"] == before["distance"]
+                continue
+            term = metrics.metric_distance("classifier_accuracy", row["classifier_accuracy"], {})
+            # the same melodies: only the classifier's term is added, one of evaluate's len(COMPARED)
+            assert row["distance"] * len(COMPARED) == pytest.approx(before["distance"] * (len(COMPARED) - 1) + term)
+    models = tmp_path / "m"
+    shutil.copytree(tiny_models, models, ignore=shutil.ignore_patterns("checkpoints", "logs", "samples", "best"))
+    temperature.main(["--models", str(models), "--data", str(data), "--windows", "16", "--write",
+                      "--out", str(tmp_path / "t.json")])
+    raw = json.loads((models / "config.json").read_text())
+    report = json.loads((tmp_path / "t.json").read_text())
+    assert raw["temperature"] == report["best"] and raw["meter_temperatures"] == report["best_per_meter"]
