@@ -19,9 +19,10 @@ each at the temperature that suits it.
 `--classifier` also trains the two-sample classifier for each meter and temperature (about 3 s
 each, a third of the sweep) and scores with evaluate's whole distance. Tried on all four shipped
 models, it moved the chorale GAN's 4/4 from 0.4 to 0.3 and its LSTM's 3/4 from 0.9 to 1.0, and both
-moves made them further from the held-out chorales (GAN 0.61 / 0.056 -> 0.63 / 0.060 pooled, typed
-4/4 a check lost; LSTM 3/4 distance 0.045 -> 0.071): on training songs its noise (a few points of
-accuracy) is as large as its differences between neighbouring temperatures. So it is off by default.
+moves made them further from the held-out chorales (GAN pooled 0.62 / 0.059 -> 0.63 / 0.060 and
+typed 4/4 a check lost, its entropy; LSTM 3/4 0.58 / 0.046 -> 0.59 / 0.071): on training songs its
+noise (a few points of accuracy) is as large as its differences between neighbouring temperatures.
+So it is off by default.
 
 Run from the repository root (folk: 4-7 minutes on 2 shared cores, 10-13 with the classifier; 1.3 GB
 resident at most; it reached 19 GB while the numpy generator's activations waited for Python's cycle
