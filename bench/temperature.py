@@ -84,9 +84,9 @@ def sweep(models_dir, data_dir, windows=512, seed=0, temperatures=TEMPERATURES, 
             row["diversity"] = float(np.mean([metrics.diversity(pair) for pair in pairs]))
             row["diverse_enough"] = bool(row["diversity"] >= real_diversity / 2)
             table[t][name] = row
-        print_fn(f"{name} (real diversity {real_diversity:.2f}; T: distance/diversity/2-sample): " + "  ".join(
-            f"{t}: {table[t][name]['distance']:.3f}/{table[t][name]['diversity']:.2f}"
-            f"/{table[t][name].get('classifier_accuracy', float('nan')):.2f}" for t in temperatures))
+        shown = ("distance", "diversity") + (("classifier_accuracy",) if classifier else ())
+        print_fn(f"{name} (real diversity {real_diversity:.2f}; T: {'/'.join(shown)}): " + "  ".join(
+            f"{t}: " + "/".join(f"{table[t][name].get(k, np.nan):.3f}" for k in shown) for t in temperatures))
     total = sum(weights.values())
     pooled = {t: sum(weights[k] * row["distance"] for k, row in table[t].items()) / total for t in temperatures}
     allowed = [t for t in temperatures if all(row["diverse_enough"] for row in table[t].values())]
