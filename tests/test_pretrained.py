@@ -102,12 +102,12 @@ def test_the_run_starts_from_the_public_weights(public, private):
     assert len(hashes) == 2 and record["optimizer"] is False
 
 
-def test_local_noise_and_the_pitch_channel_grow_from_a_model_without_them_and_start_as_it(public, private, tmp_path):
+def test_local_noise_and_the_pitch_channels_grow_from_a_model_without_them_and_start_as_it(public, private, tmp_path):
     from musicgan.models.numpy_runtime import NumpyGenerator
     from musicgan.train import hooks
 
-    grown = small(model=ModelConfig(latent=4, width=8, embed=2, local_noise=2, pitch_channel=True),
-                  init_from=str(public / "public"))
+    grown = small(model=ModelConfig(latent=4, width=8, embed=2, local_noise=2, pitch_channel=True,
+                                    sounding_pitch=True), init_from=str(public / "public"))
     gan = trainer.GAN(grown)
     pretrained.start(gan, grown, tmp_path / "x", False, sorted(private.glob("*.mid")), print_fn=str)
     rng = np.random.default_rng(0)
@@ -129,7 +129,7 @@ def test_local_noise_and_the_pitch_channel_grow_from_a_model_without_them_and_st
     keras_out = gan.exported()[0]([noise, chords, prev]).numpy()
     for block in ("g_16th_conv", "g_16th_b_conv"):        # the rows that read the local noise have learned
         assert np.abs(gan.generator.get_layer(block).kernel.numpy()[:, -2:]).min() > 0
-    assert np.abs(gan.discriminator.get_layer("d_16th_conv").kernel.numpy()[:, 39]).min() > 0   # and the height
+    assert np.abs(gan.discriminator.get_layer("d_16th_conv").kernel.numpy()[:, 39:41]).min() > 0   # and the heights
     np.testing.assert_allclose(NumpyGenerator(tmp_path / "m" / "generator.h5")([noise, chords, prev]), keras_out,
                                rtol=1e-4, atol=1e-5)
     with pytest.raises(ModelError, match="width"):     # only the options GROWABLE names may differ

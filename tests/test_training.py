@@ -148,6 +148,29 @@ def test_the_critic_reads_the_batch_spread_when_asked(corpus_dir, tmp_path):
         Config(model=ModelConfig(minibatch_std=True), privacy=PrivacyConfig(dp=True))
 
 
+def test_the_critic_reads_the_sounding_pitch_through_holds_and_rests(corpus_dir, tmp_path):
+    from musicgan.core import constants as C
+    from musicgan.models.gan import SoundingPitch
+
+    low, high = C.FIRST_PITCH_TOKEN, C.FIRST_PITCH_TOKEN + 24            # two octaves apart
+    prev = np.array([[C.REST, low, C.HOLD]])
+    melody = np.eye(39, dtype=np.float32)[[[C.HOLD, high, C.HOLD, C.HOLD, C.REST, C.HOLD, low]]]
+    sounding = SoundingPitch()([melody, prev]).numpy()[0, :, 0]
+    np.testing.assert_allclose(sounding - sounding[0], [0, 2, 2, 2, -sounding[0], -sounding[0], 0], atol=1e-6)
+    melody[0, 2] = 0.5 * (melody[0, 2] + melody[0, 4])    # half a hold, half a rest: half the pitch goes on
+    np.testing.assert_allclose(SoundingPitch()([melody, prev]).numpy()[0, 2:4, 0], 0.5 * sounding[2:4], atol=1e-6)
+
+    cfg = Config(model=ModelConfig(latent=4, width=8, embed=2, sounding_pitch=True),
+                 train=TrainConfig(epochs=1, batch_size=8, precision="bfloat16"))
+    gan = trainer.GAN(cfg)
+    assert all(np.isfinite(float(v)) for v in gan.train_batch(_batch(corpus_dir, cfg=cfg), step=0).values())
+    hooks.save_models(gan, tmp_path, cfg, {})          # saved and read back as --init-from reads it
+    loaded = keras.models.load_model(tmp_path / "discriminator.h5", compile=False)
+    mel, chords, prev = _batch(corpus_dir)
+    inputs = [tf.one_hot(mel, 39), chords, prev]
+    np.testing.assert_allclose(loaded(inputs).numpy(), gan.exported()[1](inputs).numpy(), rtol=1e-6)
+
+
 def test_resume_equals_a_straight_run(corpus_dir, tmp_path):
     straight = training.train(tiny_config(epochs=2), corpus_dir, tmp_path / "a", progress=False, print_fn=str)
     training.train(tiny_config(epochs=1), corpus_dir, tmp_path / "b", progress=False, print_fn=str)

@@ -61,6 +61,36 @@ class MinibatchStd(layers.Layer):
         return (*input_shape[:-1], input_shape[-1] + 1)
 
 
+def _heights():
+    """(VOCAB,) float32: each pitch token's height in octaves around F#4; 0 for rest and hold."""
+    height = np.zeros(C.VOCAB_SIZE, np.float32)
+    height[C.FIRST_PITCH_TOKEN:] = (np.arange(C.NUM_PITCHES) + C.MIN_PITCH - 66) / 12
+    return height
+
+
+@keras.saving.register_keras_serializable("musicgan")
+class SoundingPitch(layers.Layer):
+    """[melody (B, T, VOCAB) token probabilities, previous (B, context) tokens] -> (B, T, 1): the height
+    of the pitch sounding at each step (`_heights`), an onset's carried through its holds, 0 over a rest:
+    s_t = height(onset_t) + P(hold_t) s_(t-1), from the context's last sounding pitch. Linear in the
+    probabilities, so the critic's gradient reaches each of them. Two half notes, eight steps apart
+    as tokens, are one step apart here: a filter of width 2 reads their interval."""
+
+    def call(self, inputs):
+        melody, previous = inputs
+        tokens = tf.concat([tf.one_hot(previous, C.VOCAB_SIZE), tf.cast(melody, tf.float32)], 1)
+        onset = tf.tensordot(tokens, tf.constant(_heights()), 1)          # (B, context + T)
+        hold = tokens[..., C.HOLD]
+        sounding = [onset[:, 0]]
+        for t in range(1, tokens.shape[1]):
+            sounding.append(onset[:, t] + hold[:, t] * sounding[-1])
+        out = tf.stack(sounding[previous.shape[1]:], 1)[..., None]
+        return tf.cast(out, self.compute_dtype)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[0][:-1], 1)
+
+
 @contextlib.contextmanager
 def _policy(name):
     """Layers made inside compute in dtype policy `name` (weights stay float32)."""
@@ -143,11 +173,11 @@ def _discriminator(rep, cfg, leaky):
     x = melody
     if cfg.pitch_channel:   # a fixed projection: onset height in octaves around F#4, 0 for rest/hold,
         # so that melodic intervals are one linear filter away instead of 39x39 token pairs
-        height = np.zeros((C.VOCAB_SIZE, 1), np.float32)
-        height[C.FIRST_PITCH_TOKEN:, 0] = (np.arange(C.NUM_PITCHES) + C.MIN_PITCH - 66) / 12
         h = layers.Dense(1, use_bias=False, trainable=False, name="d_pitch_height",
-                         kernel_initializer=keras.initializers.Constant(height))(melody)
+                         kernel_initializer=keras.initializers.Constant(_heights()[:, None]))(melody)
         x = layers.Concatenate(name="d_melody_height")([melody, h])
+    if cfg.sounding_pitch:
+        x = layers.Concatenate(name="d_melody_sounding")([x, SoundingPitch(name="d_sounding_pitch")([melody, previous])])
     x = _block(x, chords_16th, cfg.width, "d_16th", leaky=leaky)
     x = _block(x, chords_16th, cfg.width, "d_8th", strides=2, leaky=leaky)
     x = _block(x, chords, cfg.width, "d_beat", strides=2, leaky=leaky)

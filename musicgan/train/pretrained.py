@@ -191,7 +191,7 @@ def load_networks(gan, folder):
 
 # model options a run may add to an --init-from model that lacks them: each only adds input channels to
 # some convolutions, which start at zero, so the grown networks start as the saved ones
-GROWABLE = ("model.local_noise", "model.pitch_channel")
+GROWABLE = ("model.local_noise", "model.pitch_channel", "model.sounding_pitch")
 
 
 def _new_rows(model, saved):
@@ -200,8 +200,10 @@ def _new_rows(model, saved):
     rows = {}
     if model.local_noise and "g_16th_conv" in names and "g_local_noise" not in names:   # after its conditions
         rows.update({b: (model.width + C.CONDITION_DIM, model.local_noise) for b in ("g_16th_conv", "g_16th_b_conv")})
-    if model.pitch_channel and "d_16th_conv" in names and "d_pitch_height" not in names:   # after the tokens
-        rows["d_16th_conv"] = (C.VOCAB_SIZE, 1)
+    height = "d_pitch_height" in names
+    new = (model.pitch_channel and not height) + (model.sounding_pitch and "d_sounding_pitch" not in names)
+    if new and "d_16th_conv" in names:       # after the tokens (and the height, if it was there): see _discriminator
+        rows["d_16th_conv"] = (C.VOCAB_SIZE + (model.pitch_channel and height), new)
     return rows
 
 
