@@ -102,12 +102,13 @@ def test_the_run_starts_from_the_public_weights(public, private):
     assert len(hashes) == 2 and record["optimizer"] is False
 
 
-def test_local_noise_and_the_pitch_channels_grow_from_a_model_without_them_and_start_as_it(public, private, tmp_path):
+def test_local_noise_the_pitch_channels_and_the_wide_block_grow_from_a_model_without_them_and_start_as_it(
+        public, private, tmp_path):
     from musicgan.models.numpy_runtime import NumpyGenerator
     from musicgan.train import hooks
 
     grown = small(model=ModelConfig(latent=4, width=8, embed=2, local_noise=2, pitch_channel=True,
-                                    sounding_pitch=True), init_from=str(public / "public"))
+                                    sounding_pitch=True, wide_block=True), init_from=str(public / "public"))
     gan = trainer.GAN(grown)
     pretrained.start(gan, grown, tmp_path / "x", False, sorted(private.glob("*.mid")), print_fn=str)
     rng = np.random.default_rng(0)
@@ -116,7 +117,8 @@ def test_local_noise_and_the_pitch_channels_grow_from_a_model_without_them_and_s
     chords = rng.random((3, rep.phrase_slots, gan.generator.inputs[1].shape[-1])).astype(np.float32)
     prev = rng.integers(0, 39, (3, rep.context_steps)).astype(np.int32)
     before = keras.models.load_model(public / "public" / "generator.h5", compile=False)
-    np.testing.assert_allclose(gan.generator([noise, chords, prev]).numpy(),   # the local noise not read yet
+    np.testing.assert_allclose(gan.generator([noise, chords, prev]).numpy(),   # the local noise not read yet, the
+                                                                              # wide block adding nothing
                                before([noise[:, :4], chords, prev]).numpy(), rtol=1e-5, atol=1e-6)
     melody = np.eye(39, dtype=np.float32)[rng.integers(0, 39, (3, rep.phrase_steps))]
     critic = keras.models.load_model(public / "public" / "discriminator.h5", compile=False)
@@ -130,6 +132,7 @@ def test_local_noise_and_the_pitch_channels_grow_from_a_model_without_them_and_s
     for block in ("g_16th_conv", "g_16th_b_conv"):        # the rows that read the local noise have learned
         assert np.abs(gan.generator.get_layer(block).kernel.numpy()[:, -2:]).min() > 0
     assert np.abs(gan.discriminator.get_layer("d_16th_conv").kernel.numpy()[:, 39:41]).min() > 0   # and the heights
+    assert np.abs(gan.generator.get_layer("g_wide_out").kernel.numpy()).max() > 0      # and the wide block
     np.testing.assert_allclose(NumpyGenerator(tmp_path / "m" / "generator.h5")([noise, chords, prev]), keras_out,
                                rtol=1e-4, atol=1e-5)
     with pytest.raises(ModelError, match="width"):     # only the options GROWABLE names may differ

@@ -99,7 +99,7 @@ MODEL_KINDS = ("gan", "lstm")
 @dataclass
 class ModelConfig:
     """Which model, and its network sizes: the GAN's (latent, local_noise, width, embed, pitch_channel,
-    sounding_pitch, minibatch_std) or the LSTM's."""
+    sounding_pitch, minibatch_std, wide_block) or the LSTM's."""
     kind: str = "gan"             # "gan" (models/gan.py) or "lstm", the autoregressive rival (models/lstm.py)
     latent: int = 64              # noise dimensions
     width: int = 128              # channels of the convolution blocks
@@ -107,6 +107,8 @@ class ModelConfig:
     pitch_channel: bool = False   # give the discriminator each onset's pitch height as a number
     sounding_pitch: bool = False  # ... and the height of the pitch sounding at every step, held through its holds
     minibatch_std: bool = False   # give the discriminator the batch's spread (against mode collapse; not with --dp)
+    wide_block: bool = False      # a residual block of dilated filters in the generator's 8ths: each note reads
+                                  # 24 more 16ths either side (1.5 bars of 4/4), beyond the half bar it reads without
     local_noise: int = 0          # noise channels per 16th fed to the generator's 16th-note blocks (noise
                                   # injection), beside the `latent` noise of the whole phrase
     lstm_units: int = 256         # cells per LSTM layer

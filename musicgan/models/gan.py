@@ -151,11 +151,25 @@ def _generator(rep, cfg):
     x = layers.Reshape((quarters, cfg.width), name="g_reshape")(x)             # one slot a quarter note
     x = _block(x, layers.AveragePooling1D(2, name="g_chords_quarter")(chords), cfg.width, "g_beat")
     x = _block(layers.UpSampling1D(2, name="g_up1")(x), chords, cfg.width, "g_8th")
+    if cfg.wide_block:
+        x = _wide_block(x, chords, cfg.width)
     x = _block(layers.UpSampling1D(2, name="g_up2")(x), cond_16th, cfg.width, "g_16th")
     x = _block(x, cond_16th, cfg.width, "g_16th_b")
     x = layers.Concatenate(name="g_out_cond")([x, chords_16th])
     probs = layers.Conv1D(C.VOCAB_SIZE, 1, activation="softmax", dtype="float32", name="tokens")(x)
     return keras.Model(inputs, probs, name="generator")
+
+
+def _wide_block(x, chords, width):
+    """x + a residual branch over 8ths reading +-12 8ths more (dilated filters; 'g_wide_*'): the notes of
+    a bar of half notes, 8 steps apart, beyond the reach of the 16th blocks, plan their steps together.
+    The branch's last filter starts at zero, so that the block starts as the identity and a model
+    without it grows one (`--init-from`)."""
+    h = layers.Concatenate(name="g_wide_cond")([x, chords])
+    h = layers.Conv1D(width, 5, dilation_rate=2, padding="same", name="g_wide_conv")(h)
+    h = layers.LeakyReLU(0.2, name="g_wide_act")(h)
+    h = layers.Conv1D(width, 5, dilation_rate=4, padding="same", kernel_initializer="zeros", name="g_wide_out")(h)
+    return layers.Add(name="g_wide_add")([x, h])
 
 
 def build_discriminator(rep, cfg, policy="float32", for_training=False):

@@ -32,13 +32,13 @@ def _activation(name):
     raise Unsupported(f"activation {name!r}")
 
 
-def _conv1d(x, kernel, bias, padding):
+def _conv1d(x, kernel, bias, padding, dilation=1):
     """Stride-1 Conv1D over (B, T, C) with kernel (k, C, F), as TensorFlow pads 'same'."""
-    k = kernel.shape[0]
+    span = (kernel.shape[0] - 1) * dilation                                      # the filter's reach - 1
     if padding == "same":
-        x = np.pad(x, ((0, 0), ((k - 1) // 2, k - 1 - (k - 1) // 2), (0, 0)))
-    steps = x.shape[1] - k + 1
-    columns = np.concatenate([x[:, j:j + steps] for j in range(k)], -1)          # (B, T, k * C)
+        x = np.pad(x, ((0, 0), (span // 2, span - span // 2), (0, 0)))
+    steps = x.shape[1] - span
+    columns = np.concatenate([x[:, j:j + steps] for j in range(0, span + 1, dilation)], -1)   # (B, T, k * C)
     return columns @ kernel.reshape(-1, kernel.shape[-1]) + bias
 
 
@@ -56,18 +56,20 @@ def _layer_fn(kind, cfg, weights):
         kernel, bias = weights
         if kind == "Dense":
             return lambda xs: act(xs[0] @ kernel + bias)
-        for key in ("strides", "dilation_rate"):
-            need(key, [1])
+        need("strides", [1])
         need("groups", 1)
         need("padding", "same", "valid")
         need("data_format", "channels_last")
-        return lambda xs: act(_conv1d(xs[0], kernel, bias, cfg["padding"]))
+        dilation = cfg["dilation_rate"][0]
+        return lambda xs: act(_conv1d(xs[0], kernel, bias, cfg["padding"], dilation))
     if kind == "Embedding":
         return lambda xs: weights[0][xs[0]]
     if kind == "Flatten":
         return lambda xs: xs[0].reshape(len(xs[0]), -1)
     if kind == "Reshape":
         return lambda xs: xs[0].reshape((len(xs[0]), *cfg["target_shape"]))
+    if kind == "Add":
+        return lambda xs: sum(xs[1:], xs[0])
     if kind == "Concatenate":
         return lambda xs: np.concatenate(xs, cfg["axis"])
     if kind == "UpSampling1D":

@@ -181,7 +181,7 @@ def load_networks(gan, folder):
                              "folder that holds generator.h5 and discriminator.h5") from None
         weights = saved.get_weights()
         rows = _new_rows(gan.cfg.model, saved)
-        if rows:
+        if rows or {layer.name for layer in net.layers} - {layer.name for layer in saved.layers}:
             weights = _grown(saved, net, rows)
         if [w.shape for w in weights] != [tuple(w.shape) for w in net.weights]:
             raise ModelError(f"{path} does not match its config.json (its weights have other shapes): retrain "
@@ -189,13 +189,15 @@ def load_networks(gan, folder):
         net.set_weights(weights)
 
 
-# model options a run may add to an --init-from model that lacks them: each only adds input channels to
-# some convolutions, which start at zero, so the grown networks start as the saved ones
-GROWABLE = ("model.local_noise", "model.pitch_channel", "model.sounding_pitch")
+# model options a run may add to an --init-from model that lacks them: each adds input channels to some
+# convolutions, which start at zero, or a residual block whose last filter does, so the grown networks
+# start as the saved ones
+GROWABLE = ("model.local_noise", "model.pitch_channel", "model.sounding_pitch", "model.wide_block")
 
 
 def _new_rows(model, saved):
-    """{Conv1D layer: (index of its first new input channel, how many)} for the options `saved` lacks."""
+    """{Conv1D layer: (index of its first new input channel, how many)} for the options `saved` lacks (the wide
+    block adds layers, not channels)."""
     names = {layer.name for layer in saved.layers}
     rows = {}
     if model.local_noise and "g_16th_conv" in names and "g_local_noise" not in names:   # after its conditions
