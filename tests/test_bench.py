@@ -71,3 +71,20 @@ def test_the_temperature_sweep_scores_with_the_classifier_only_when_asked(tiny_m
     raw = json.loads((models / "config.json").read_text())
     report = json.loads((tmp_path / "t.json").read_text())
     assert raw["temperature"] == report["best"] and raw["meter_temperatures"] == report["best_per_meter"]
+
+
+def test_the_critic_order_bench_scrambles_only_the_order_of_pitches(tiny_models):
+    import numpy as np
+
+    from bench.critic_order import critic_order, mean_step, shuffle_pitches
+
+    melody = np.array([[0, 10, 1, 12, 1, 1, 14, 0, 16], [1, 1, 0, 0, 0, 0, 0, 0, 20]], np.uint8)
+    shuffled = shuffle_pitches(melody, np.random.default_rng(0))
+    assert (np.where(melody >= 2, 2, melody) == np.where(shuffled >= 2, 2, shuffled)).all()   # the rhythm kept
+    assert sorted(shuffled[0][shuffled[0] >= 2]) == [10, 12, 14, 16] and shuffled[1, -1] == 20
+    assert mean_step(melody) == 2.0 and mean_step(melody[:, ::-1]) == 2.0       # falling uint8 steps: no wrap-around
+    report = critic_order(tiny_models, tiny_models.parent / "midi", windows=8)
+    assert set(report) == {"4/4", "3/4"}
+    for r in report.values():
+        assert r["order"] == r["score"]["real"] - r["score"]["shuffled"] and np.isfinite(r["fake"])
+        assert 0 < r["windows"] <= 8 and r["steps"]["shuffled"] >= 0
