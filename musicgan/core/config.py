@@ -173,6 +173,9 @@ class TrainConfig:
                                   # (samples, quality watch, .h5) instead of its last step: 0.999 averages
                                   # about the last 1,000 G steps, smoothing a GAN's step-to-step swings;
                                   # 0: off (the last weights)
+    scrambled_negatives: float = 0.0  # share s of the critic's fakes that are real phrases with their notes'
+                                  # pitches shuffled (rhythm kept): negative data augmentation (Sinha et al.
+                                  # 2021), so that the critic learns the order of pitches, the steps; 0: off
     save_every: int = 5           # epochs between .h5 exports (and at the end)
     sample_every: int = 5         # epochs between sample MIDI files
     max_loss: float = 1e4         # a loss above this (or NaN) stops the run
@@ -202,6 +205,8 @@ class TrainConfig:
         _check(self.save_every >= 1 and self.sample_every >= 1, "save_every and sample_every must be >= 1")
         _check(0 <= self.meter_balance <= 1, f"meter_balance must be in [0, 1], got {self.meter_balance}")
         _check(0 <= self.bar_chords <= 1, f"bar_chords must be in [0, 1], got {self.bar_chords}")
+        _check(0 <= self.scrambled_negatives < 1,
+               f"scrambled_negatives must be in [0, 1) (e.g. 0.2), got {self.scrambled_negatives}")
         _check(0 <= self.generator_average < 1,
                f"generator_average must be in [0, 1) (e.g. 0.999), got {self.generator_average}")
         _check(self.epoch_rows is None or self.epoch_rows >= 1,
@@ -283,6 +288,9 @@ class Config:
         _check(not (self.privacy.dp and self.train.bar_chords),
                "--dp's private batches read each phrase's own chords; train.bar_chords is not made for them "
                "yet: leave it at 0 with --dp")
+        _check(not (self.privacy.dp and self.train.scrambled_negatives),
+               "--dp's private discriminator step is made for real and generated phrases only; leave "
+               "train.scrambled_negatives at 0 with --dp")
         _check(not (self.privacy.dp and self.model.minibatch_std),
                "--dp needs each example's gradient alone; model.minibatch_std makes the critic read the "
                "whole batch: leave it off with --dp")

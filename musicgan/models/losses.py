@@ -48,13 +48,21 @@ def gradient_penalty(critic, real, fake, conditions, eps):
     return tf.square(norm - 1.0)
 
 
-def discriminator_loss(t, critic, real, fake, real_logits, fake_logits, conditions, eps):
+def discriminator_loss(t, critic, real, fake, real_logits, fake_logits, conditions, eps, negative_logits=None):
     """Per-example D loss (B,) of the configured kind `t.loss` (a `TrainConfig`): the critic loss plus
-    `t.gp_weight` x the gradient penalty for "wgan-gp", else the smoothed non-saturating loss."""
+    `t.gp_weight` x the gradient penalty for "wgan-gp", else the smoothed non-saturating loss.
+    `negative_logits`: D on scrambled real phrases, which make up a share `t.scrambled_negatives` of the
+    fakes (the fake term is the mixture's: (1 - s) x G's + s x theirs; the penalty stays on G's)."""
     if t.loss == "wgan-gp":
-        return d_wasserstein(real_logits, fake_logits) + t.gp_weight * gradient_penalty(
+        loss = d_wasserstein(real_logits, fake_logits) + t.gp_weight * gradient_penalty(
             critic, real, fake, conditions, eps)
-    return d_nonsaturating(real_logits, fake_logits, t.label_smoothing)
+        fake_term = lambda logits: logits[:, 0]
+    else:
+        loss = d_nonsaturating(real_logits, fake_logits, t.label_smoothing)
+        fake_term = lambda logits: _bce(logits, 0.0)
+    if negative_logits is None:
+        return loss
+    return loss + t.scrambled_negatives * (fake_term(negative_logits) - fake_term(fake_logits))
 
 
 def generator_loss(t, fake_logits):

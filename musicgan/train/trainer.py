@@ -137,8 +137,12 @@ class GAN:
         with tf.GradientTape() as tape:
             real_logits, _ = self.critic([real, chords, previous], training=True)
             fake_logits, _ = self.critic([fake, chords, previous], training=True)
+            negative_logits = None
+            if self.cfg.train.scrambled_negatives:
+                scrambled = tf.one_hot(scramble_onsets(melody, noise["scramble"]), C.VOCAB_SIZE)
+                negative_logits, _ = self.critic([scrambled, chords, previous], training=True)
             per_example = losses.discriminator_loss(self.cfg.train, self.discriminator, real, fake, real_logits,
-                                                    fake_logits, (chords, previous), noise["gp_eps"])
+                                                    fake_logits, (chords, previous), noise["gp_eps"], negative_logits)
             loss = tf.nn.compute_average_loss(per_example, weight, global_batch_size=n)
             scaled = self.d_opt.scale_loss(loss)          # float16: loss scaling; else the loss itself
         grads = tape.gradient(scaled, self.discriminator.trainable_variables)
@@ -249,11 +253,26 @@ def batch_noise(cfg, n, key):
     steps = cfg.representation.phrase_steps
     seeds = tf.random.experimental.stateless_split(key, 5)
     latent, uniform = [n, noise_width(cfg.representation, cfg.model)], [n, steps, C.VOCAB_SIZE]
-    return {"d_latent": tf.random.stateless_normal(latent, seeds[0]),
-            "d_uniform": tf.random.stateless_uniform(uniform, seeds[1], 1e-9, 1.0),
-            "gp_eps": tf.random.stateless_uniform([n, 1, 1], seeds[2]),
-            "g_latent": tf.random.stateless_normal(latent, seeds[3]),
-            "g_uniform": tf.random.stateless_uniform(uniform, seeds[4], 1e-9, 1.0)}
+    noise = {"d_latent": tf.random.stateless_normal(latent, seeds[0]),
+             "d_uniform": tf.random.stateless_uniform(uniform, seeds[1], 1e-9, 1.0),
+             "gp_eps": tf.random.stateless_uniform([n, 1, 1], seeds[2]),
+             "g_latent": tf.random.stateless_normal(latent, seeds[3]),
+             "g_uniform": tf.random.stateless_uniform(uniform, seeds[4], 1e-9, 1.0)}
+    if cfg.train.scrambled_negatives:      # drawn apart, so that the other draws stay as they were without it
+        noise["scramble"] = tf.random.stateless_uniform([n, steps], tf.random.experimental.stateless_fold_in(key, 5))
+    return noise
+
+
+def scramble_onsets(melody, uniform):
+    """(B, steps) tokens with each row's onset pitches put in the order of their `uniform` (B, steps) draws:
+    the rhythm (which steps are onsets, holds, rests) and the pitches stay, their order and so the steps
+    between them do not (`train.scrambled_negatives`)."""
+    onset = melody >= C.FIRST_PITCH_TOKEN
+    position = tf.cast(tf.range(tf.shape(melody)[1]), tf.float32)[None]
+    by_position = tf.argsort(tf.where(onset, position, position + 1e6))   # onsets first, in their order
+    by_draw = tf.argsort(tf.where(onset, uniform, position + 1e6))        # onsets first, shuffled; then the same
+    moved = tf.gather(tf.gather(melody, by_draw, batch_dims=1), tf.argsort(by_position), batch_dims=1)
+    return tf.where(onset, moved, melody)
 
 
 def with_noise(data, cfg, epoch):
