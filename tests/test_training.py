@@ -277,13 +277,13 @@ def test_train_command_line(corpus_dir, tmp_path, capsys):
     overrides.write_text(json.dumps({"model": {"latent": 4, "width": 8, "embed": 2}}))
     code = train_main(["--data", str(corpus_dir), "--models", str(tmp_path / "m"), "--epochs", "1",
                        "--batch-size", "32", "--config", str(overrides), "--quiet", "--seed", "3", "--epoch-rows", "40",
-                       "--bar-chords", "0.5", "--generator-average", "0.9"])
+                       "--bar-chords", "0.5", "--generator-average", "0.9", "--scrambled-negatives", "0.25"])
     out = capsys.readouterr().out
     assert code == 0 and "samples N=40  batch B=32" in out and "iterations/epoch=2 (ceil(N/B))" in out
     assert f"quality watch (epoch 1) is in {tmp_path / 'm' / 'best'}/: python generate.py --models" in out
     saved = json.loads((tmp_path / "m" / "config.json").read_text())
     assert saved["train"]["seed"] == 3 and saved["model"]["width"] == 8 and saved["train"]["bar_chords"] == 0.5
-    assert saved["train"]["generator_average"] == 0.9
+    assert saved["train"]["generator_average"] == 0.9 and saved["train"]["scrambled_negatives"] == 0.25
     overrides.write_text(json.dumps({"model": {"depth": 3}}))
     assert train_main(["--data", str(corpus_dir), "--models", str(tmp_path / "x"), "--config", str(overrides)]) == 2
     assert "unknown ModelConfig setting(s): depth" in capsys.readouterr().err

@@ -74,6 +74,10 @@ def build_train_parser():
                    help="keep a moving average of the generator's weights (decay D a G step, e.g. 0.999: about "
                    "the last 1,000 steps) and sample, watch and export it instead of the last step's weights, "
                    "which swing from step to step in a GAN; 0 (default) off")
+    p.add_argument("--scrambled-negatives", type=float, metavar="S",
+                   help="show the critic real phrases with their notes' pitches shuffled (rhythm kept) as a share S "
+                   "of its fakes, so that it learns the order of pitches, the steps (negative data augmentation; "
+                   "e.g. 0.25); 0 (default) off")
     p.add_argument("--epoch-rows", type=int, metavar="N",
                    help="rows an epoch draws (default: every row, a pass over the data); fewer make shorter "
                    "epochs, each ending in its log row and checkpoint (samples and .h5 export as often as the "
@@ -186,6 +190,7 @@ def train_config(args):
              "drop_remainder": args.drop_remainder or None, "holdout": args.holdout,
              "meter_balance": args.meter_balance, "epoch_rows": args.epoch_rows,
              "bar_chords": args.bar_chords, "generator_average": args.generator_average,
+             "scrambled_negatives": args.scrambled_negatives,
              "holdout_by": args.holdout_by, "precision": args.precision, "init_from": args.init_from,
              "init_optimizer": args.init_optimizer or None, "d_train_blocks": args.d_train_blocks}
     data["train"].update({k: v for k, v in flags.items() if v is not None})
