@@ -171,33 +171,44 @@ def test_the_critic_reads_the_sounding_pitch_through_holds_and_rests(corpus_dir,
     np.testing.assert_allclose(loaded(inputs).numpy(), gan.exported()[1](inputs).numpy(), rtol=1e-6)
 
 
-def test_scrambled_negatives_keep_the_rhythm_and_pitches_and_join_the_fakes(corpus_dir):
+def test_scrambled_negatives_keep_the_rhythm_and_join_the_fakes(corpus_dir):
     from musicgan.core import constants as C
 
     mel, chords, prev = _batch(corpus_dir)
-    scrambled = trainer.scramble_onsets(mel, tf.random.stateless_uniform(mel.shape, [1, 2])).numpy()
+    uniform = tf.random.stateless_uniform((*mel.shape, 15), [1, 2])
+    scrambled = trainer.scramble_onsets(mel, uniform).numpy()
+    arpeggio = trainer.arpeggiate_onsets(mel, uniform, chords).numpy()
     mel = mel.numpy()
     onset = mel >= C.FIRST_PITCH_TOKEN
-    assert (scrambled[~onset] == mel[~onset]).all() and ((scrambled >= C.FIRST_PITCH_TOKEN) == onset).all()
-    assert all(sorted(a[o]) == sorted(b[o]) for a, b, o in zip(scrambled, mel, onset))
+    for changed in (scrambled, arpeggio):               # the rhythm stays
+        assert (changed[~onset] == mel[~onset]).all() and ((changed >= C.FIRST_PITCH_TOKEN) == onset).all()
+    assert all(sorted(a[o]) == sorted(b[o]) for a, b, o in zip(scrambled, mel, onset))   # the pitches too
     assert (scrambled != mel).any()                      # the order moved
+    tones = np.repeat(chords.numpy()[..., :12] > 0.5, 2, 1)          # each step's chord's pitch classes
+    pitch = arpeggio.astype(int) - C.FIRST_PITCH_TOKEN
+    moved = onset & tones.any(-1)
+    assert np.take_along_axis(tones, ((pitch + C.MIN_PITCH) % 12)[..., None], -1)[..., 0][moved].all()
+    assert np.abs(pitch - (mel.astype(int) - C.FIRST_PITCH_TOKEN))[moved].max() <= 7 and (arpeggio != mel).any()
 
-    plain, mixed = tiny_config(), tiny_config(scrambled_negatives=0.5)
-    noise = trainer.batch_noise(mixed, 8, tf.constant([0, 0], tf.int64))
-    assert set(noise) - set(trainer.batch_noise(plain, 8, tf.constant([0, 0], tf.int64))) == {"scramble"}
-    loss = {}
-    for name, cfg in (("plain", plain), ("mixed", mixed)):
-        gan = trainer.GAN(cfg)                            # the same seed: the same networks
-        fake = gan.fake_melody(chords, prev, noise["d_latent"], noise["d_uniform"])
-        negatives = tf.one_hot(trainer.scramble_onsets(tf.constant(mel), noise["scramble"]), 39)
-        on = {k: float(tf.reduce_mean(gan.discriminator([x, chords, prev]))) for k, x in
-              (("fake", fake), ("negatives", negatives))}
-        loss[name] = float(gan.d_step_eager((tf.constant(mel), chords, prev, noise))["d_loss"])   # before its update
-    # wgan-gp: the fake term is half G's melodies, half the scrambled ones; the rest as it was
-    assert loss["mixed"] == pytest.approx(loss["plain"] + 0.5 * (on["negatives"] - on["fake"]), abs=1e-5)
-    assert on["negatives"] != on["fake"]
+    for kind, scramble in (("order", trainer.scramble_onsets), ("chord_tones", trainer.arpeggiate_onsets)):
+        plain, mixed = tiny_config(), tiny_config(scrambled_negatives=0.5, scramble=kind)
+        noise = trainer.batch_noise(mixed, 8, tf.constant([0, 0], tf.int64))
+        assert set(noise) - set(trainer.batch_noise(plain, 8, tf.constant([0, 0], tf.int64))) == {"scramble"}
+        loss = {}
+        for name, cfg in (("plain", plain), ("mixed", mixed)):
+            gan = trainer.GAN(cfg)                        # the same seed: the same networks
+            fake = gan.fake_melody(chords, prev, noise["d_latent"], noise["d_uniform"])
+            negatives = tf.one_hot(scramble(tf.constant(mel), noise["scramble"], chords), 39)
+            on = {k: float(tf.reduce_mean(gan.discriminator([x, chords, prev]))) for k, x in
+                  (("fake", fake), ("negatives", negatives))}
+            loss[name] = float(gan.d_step_eager((tf.constant(mel), chords, prev, noise))["d_loss"])   # before its update
+        # wgan-gp: the fake term is half G's melodies, half the scrambled ones; the rest as it was
+        assert loss["mixed"] == pytest.approx(loss["plain"] + 0.5 * (on["negatives"] - on["fake"]), abs=1e-5)
+        assert on["negatives"] != on["fake"]
     with pytest.raises(ConfigError, match="scrambled_negatives"):
         Config(train=TrainConfig(scrambled_negatives=0.2), privacy=PrivacyConfig(dp=True))
+    with pytest.raises(ConfigError, match="scramble must be one of order, chord_tones"):
+        TrainConfig(scramble="pitches")
 
 
 def test_resume_equals_a_straight_run(corpus_dir, tmp_path):

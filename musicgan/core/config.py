@@ -134,6 +134,7 @@ LR_SCALINGS = ("auto", "none", "linear", "sqrt")
 DP_UNITS = ("phrase", "song")
 HOLDOUT_BY = ("tune", "song")
 PRECISIONS = ("auto", "float32", "bfloat16", "float16")
+SCRAMBLES = ("order", "chord_tones")
 
 
 @dataclass
@@ -176,6 +177,9 @@ class TrainConfig:
     scrambled_negatives: float = 0.0  # share s of the critic's fakes that are real phrases with their notes'
                                   # pitches shuffled (rhythm kept): negative data augmentation (Sinha et al.
                                   # 2021), so that the critic learns the order of pitches, the steps; 0: off
+    scramble: str = "order"       # what the scrambled negatives change: "order" (the notes' pitches shuffled
+                                  # within the phrase) or "chord_tones" (each note moved to a random tone
+                                  # of its chord within a fifth: an arpeggio over the same rhythm)
     save_every: int = 5           # epochs between .h5 exports (and at the end)
     sample_every: int = 5         # epochs between sample MIDI files
     max_loss: float = 1e4         # a loss above this (or NaN) stops the run
@@ -207,6 +211,7 @@ class TrainConfig:
         _check(0 <= self.bar_chords <= 1, f"bar_chords must be in [0, 1], got {self.bar_chords}")
         _check(0 <= self.scrambled_negatives < 1,
                f"scrambled_negatives must be in [0, 1) (e.g. 0.2), got {self.scrambled_negatives}")
+        _check(self.scramble in SCRAMBLES, f"scramble must be one of {', '.join(SCRAMBLES)}, got {self.scramble!r}")
         _check(0 <= self.generator_average < 1,
                f"generator_average must be in [0, 1) (e.g. 0.999), got {self.generator_average}")
         _check(self.epoch_rows is None or self.epoch_rows >= 1,

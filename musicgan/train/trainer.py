@@ -139,7 +139,8 @@ class GAN:
             fake_logits, _ = self.critic([fake, chords, previous], training=True)
             negative_logits = None
             if self.cfg.train.scrambled_negatives:
-                scrambled = tf.one_hot(scramble_onsets(melody, noise["scramble"]), C.VOCAB_SIZE)
+                scramble = scramble_onsets if self.cfg.train.scramble == "order" else arpeggiate_onsets
+                scrambled = tf.one_hot(scramble(melody, noise["scramble"], chords), C.VOCAB_SIZE)
                 negative_logits, _ = self.critic([scrambled, chords, previous], training=True)
             per_example = losses.discriminator_loss(self.cfg.train, self.discriminator, real, fake, real_logits,
                                                     fake_logits, (chords, previous), noise["gp_eps"], negative_logits)
@@ -259,18 +260,37 @@ def batch_noise(cfg, n, key):
              "g_latent": tf.random.stateless_normal(latent, seeds[3]),
              "g_uniform": tf.random.stateless_uniform(uniform, seeds[4], 1e-9, 1.0)}
     if cfg.train.scrambled_negatives:      # drawn apart, so that the other draws stay as they were without it
-        noise["scramble"] = tf.random.stateless_uniform([n, steps], tf.random.experimental.stateless_fold_in(key, 5))
+        noise["scramble"] = tf.random.stateless_uniform([n, steps, len(_MOVES)],
+                                                        tf.random.experimental.stateless_fold_in(key, 5))
     return noise
 
 
-def scramble_onsets(melody, uniform):
-    """(B, steps) tokens with each row's onset pitches put in the order of their `uniform` (B, steps) draws:
+_MOVES = tf.range(-7, 8)                   # semitones a note may move to a tone of its chord (arpeggiate_onsets)
+
+
+def arpeggiate_onsets(melody, uniform, chords):
+    """(B, steps) tokens with each onset moved to a tone of its chord (chords: (B, slots, CONDITION_DIM), the
+    chord's pitch classes first) within a fifth, drawn by `uniform` (B, steps, 15): the rhythm and the
+    chords stay, the line becomes an arpeggio of random chord tones (`train.scramble` "chord_tones"). An
+    onset with no chord tone within reach (no chord) stays."""
+    pitch = melody - C.FIRST_PITCH_TOKEN
+    to = pitch[..., None] + _MOVES                                          # (B, steps, 15) candidates
+    tones = tf.repeat(chords[..., :12], tf.shape(melody)[1] // tf.shape(chords)[1], axis=1) > 0.5
+    pitch_class = tf.math.floormod(to + C.MIN_PITCH, 12)
+    ok = tf.gather(tones, pitch_class, batch_dims=2) & (to >= 0) & (to < C.NUM_PITCHES)
+    pick = tf.argmax(tf.where(ok, uniform, -1.0), -1, output_type=melody.dtype)
+    moved = tf.gather(to, pick[..., None], batch_dims=2)[..., 0] + C.FIRST_PITCH_TOKEN
+    return tf.where((melody >= C.FIRST_PITCH_TOKEN) & tf.reduce_any(ok, -1), moved, melody)
+
+
+def scramble_onsets(melody, uniform, chords=None):
+    """(B, steps) tokens with each row's onset pitches put in the order of their `uniform` (B, steps, ·) first draws:
     the rhythm (which steps are onsets, holds, rests) and the pitches stay, their order and so the steps
-    between them do not (`train.scrambled_negatives`)."""
+    between them do not (`train.scramble` "order"; `chords` unused)."""
     onset = melody >= C.FIRST_PITCH_TOKEN
     position = tf.cast(tf.range(tf.shape(melody)[1]), tf.float32)[None]
     by_position = tf.argsort(tf.where(onset, position, position + 1e6))   # onsets first, in their order
-    by_draw = tf.argsort(tf.where(onset, uniform, position + 1e6))        # onsets first, shuffled; then the same
+    by_draw = tf.argsort(tf.where(onset, uniform[..., 0], position + 1e6))   # onsets first, shuffled; then the same
     moved = tf.gather(tf.gather(melody, by_draw, batch_dims=1), tf.argsort(by_position), batch_dims=1)
     return tf.where(onset, moved, melody)
 
