@@ -260,12 +260,12 @@ def batch_noise(cfg, n, key):
              "g_latent": tf.random.stateless_normal(latent, seeds[3]),
              "g_uniform": tf.random.stateless_uniform(uniform, seeds[4], 1e-9, 1.0)}
     if cfg.train.scrambled_negatives:      # drawn apart, so that the other draws stay as they were without it
-        noise["scramble"] = tf.random.stateless_uniform([n, steps, len(_MOVES)],
+        noise["scramble"] = tf.random.stateless_uniform([n, steps, 2 * REACH + 1],
                                                         tf.random.experimental.stateless_fold_in(key, 5))
     return noise
 
 
-_MOVES = tf.range(-7, 8)                   # semitones a note may move to a tone of its chord (arpeggiate_onsets)
+REACH = 7                  # semitones a note may move to a tone of its chord (arpeggiate_onsets)
 
 
 def arpeggiate_onsets(melody, uniform, chords):
@@ -274,7 +274,7 @@ def arpeggiate_onsets(melody, uniform, chords):
     chords stay, the line becomes an arpeggio of random chord tones (`train.scramble` "chord_tones"). An
     onset with no chord tone within reach (no chord) stays."""
     pitch = melody - C.FIRST_PITCH_TOKEN
-    to = pitch[..., None] + _MOVES                                          # (B, steps, 15) candidates
+    to = pitch[..., None] + tf.range(-REACH, REACH + 1, dtype=melody.dtype)   # (B, steps, 15) candidates
     tones = tf.repeat(chords[..., :12], tf.shape(melody)[1] // tf.shape(chords)[1], axis=1) > 0.5
     pitch_class = tf.math.floormod(to + C.MIN_PITCH, 12)
     ok = tf.gather(tones, pitch_class, batch_dims=2) & (to >= 0) & (to < C.NUM_PITCHES)
