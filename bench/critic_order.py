@@ -20,13 +20,12 @@ import numpy as np
 
 from musicgan.core import constants as C
 from musicgan.core.files import write_text
-from musicgan.core.meter import Meter
-from musicgan.data.corpus import prepare
 from musicgan.data.pipeline import conditions
 from musicgan.generate.sampling import sample_phrases
-from musicgan.generate.songs import model_meters
 from musicgan.harmony.chords import FEATURES
 from musicgan.models.files import load_model
+
+from .temperature import meter_windows, training_windows
 
 
 def shuffle_pitches(melody, rng):
@@ -54,18 +53,10 @@ def critic_order(models_dir, data_dir, windows=512, seed=0):
     if not path.exists():
         raise SystemExit(f"{path} is missing: this model ships no critic (train one, or use models/folk)")
     critic = keras.models.load_model(path, compile=False)
-    corpus = prepare(data_dir, None, cfg.representation, progress=False)
-    train = corpus.subset(~corpus.held_out(cfg.train.holdout, cfg.train.holdout_by))
-    mel, ids, prev, source = train.augmented(cfg.representation.transpose, sources=True)
-    meter_rows = train.meter[source]
+    train, (mel, ids, prev, source) = training_windows(cfg, data_dir)
     rng = np.random.default_rng(seed)
     out = {}
-    for name in model_meters(raw):
-        m = Meter.parse(name)
-        mine = np.flatnonzero((meter_rows == (m.numerator, m.denominator)).all(1))
-        mine = np.sort(rng.permutation(mine)[:windows])
-        if not len(mine):
-            continue
+    for name, m, mine in meter_windows(raw, train.meter[source], windows, rng):
         features = conditions(FEATURES[ids[mine]], m)
         melodies = {"real": mel[mine], "shuffled": shuffle_pitches(mel[mine], rng),
                     "generated": sample_phrases(generator, features, rng, prev[mine], 1.0)}

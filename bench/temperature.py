@@ -52,20 +52,30 @@ from musicgan.models.files import load_model
 TEMPERATURES = (1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2)
 
 
-def sweep(models_dir, data_dir, windows=512, seed=0, temperatures=TEMPERATURES, classifier=False, print_fn=print):
-    generator, cfg, raw = load_model(models_dir)              # a GAN, or its LSTM rival (models/NAME/lstm)
+def training_windows(cfg, data_dir):
+    """(the model's training split, its windows as trained (melody, chord ids, previous, source row))."""
     corpus = prepare(data_dir, None, cfg.representation, progress=False)
     train = corpus.subset(~corpus.held_out(cfg.train.holdout, cfg.train.holdout_by))
-    mel, ids, prev, source = train.augmented(cfg.representation.transpose, sources=True)
-    meter_rows = train.meter[source]
-    rng = np.random.default_rng(seed)
-    table, weights = {t: {} for t in temperatures}, {}
+    return train, train.augmented(cfg.representation.transpose, sources=True)
+
+
+def meter_windows(raw, meter_rows, windows, rng):
+    """(name, Meter, up to `windows` of its windows' indices, sorted) for each meter the model writes that
+    has windows (`meter_rows`: (N, 2) per window); each meter draws from rng when the loop reaches it."""
     for name in model_meters(raw):
         m = Meter.parse(name)
         mine = np.flatnonzero((meter_rows == (m.numerator, m.denominator)).all(1))
         mine = np.sort(rng.permutation(mine)[:windows])
-        if not len(mine):
-            continue
+        if len(mine):
+            yield name, m, mine
+
+
+def sweep(models_dir, data_dir, windows=512, seed=0, temperatures=TEMPERATURES, classifier=False, print_fn=print):
+    generator, cfg, raw = load_model(models_dir)              # a GAN, or its LSTM rival (models/NAME/lstm)
+    train, (mel, ids, prev, source) = training_windows(cfg, data_dir)
+    rng = np.random.default_rng(seed)
+    table, weights = {t: {} for t in temperatures}, {}
+    for name, m, mine in meter_windows(raw, train.meter[source], windows, rng):
         weights[name] = len(mine)
         real, songs = metrics.summary(mel[mine], ids[mine], m), train.song[source[mine]]
         real_diversity = metrics.real_diversity(mel[mine], ids[mine], prev[mine], songs, meter=m)
