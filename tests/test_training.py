@@ -177,20 +177,32 @@ def test_scrambled_negatives_keep_the_rhythm_and_join_the_fakes(corpus_dir):
     mel, chords, prev = _batch(corpus_dir)
     uniform = tf.random.stateless_uniform((*mel.shape, 15), [1, 2])
     scrambled = trainer.scramble_onsets(mel, uniform).numpy()
-    arpeggio = trainer.arpeggiate_onsets(mel, uniform, chords).numpy()
+    arpeggio = trainer.scramble("chord_tones", mel, uniform, chords).numpy()
+    leaps = trainer.scramble("leaps", mel, uniform, chords).numpy()
     mel = mel.numpy()
     onset = mel >= C.FIRST_PITCH_TOKEN
-    for changed in (scrambled, arpeggio):               # the rhythm stays
+    for changed in (scrambled, arpeggio, leaps):        # the rhythm stays
         assert (changed[~onset] == mel[~onset]).all() and ((changed >= C.FIRST_PITCH_TOKEN) == onset).all()
     assert all(sorted(a[o]) == sorted(b[o]) for a, b, o in zip(scrambled, mel, onset))   # the pitches too
     assert (scrambled != mel).any()                      # the order moved
     tones = np.repeat(chords.numpy()[..., :12] > 0.5, 2, 1)          # each step's chord's pitch classes
-    pitch = arpeggio.astype(int) - C.FIRST_PITCH_TOKEN
     moved = onset & tones.any(-1)
-    assert np.take_along_axis(tones, ((pitch + C.MIN_PITCH) % 12)[..., None], -1)[..., 0][moved].all()
-    assert np.abs(pitch - (mel.astype(int) - C.FIRST_PITCH_TOKEN))[moved].max() <= 7 and (arpeggio != mel).any()
 
-    for kind, scramble in (("order", trainer.scramble_onsets), ("chord_tones", trainer.arpeggiate_onsets)):
+    def pitch_and_tone(tokens):
+        pitch = tokens.astype(int) - C.FIRST_PITCH_TOKEN
+        return pitch, np.take_along_axis(tones, ((pitch + C.MIN_PITCH) % 12)[..., None], -1)[..., 0]
+
+    pitch, was_tone = pitch_and_tone(mel)
+    arpeggio_pitch, arpeggio_tone = pitch_and_tone(arpeggio)
+    assert arpeggio_tone[moved].all()                                    # chord tones only
+    assert np.abs(arpeggio_pitch - pitch)[moved].max() <= 7 and (arpeggio != mel).any()
+    leap_pitch, leap_tone = pitch_and_tone(leaps)                        # a chord tone exactly when it was one,
+    assert (leap_tone == was_tone)[moved].all() and not was_tone[moved].all()   # every note moved, within 7
+    assert (leaps != mel)[moved].all() and np.abs(leap_pitch - pitch)[moved].max() <= 7
+    no_chords = tf.zeros_like(chords)                                    # no chord: the notes stay
+    assert (trainer.scramble("leaps", tf.constant(mel), uniform, no_chords).numpy() == mel).all()
+
+    for kind in ("order", "chord_tones", "leaps"):
         plain, mixed = tiny_config(), tiny_config(scrambled_negatives=0.5, scramble=kind)
         noise = trainer.batch_noise(mixed, 8, tf.constant([0, 0], tf.int64))
         assert set(noise) - set(trainer.batch_noise(plain, 8, tf.constant([0, 0], tf.int64))) == {"scramble"}
@@ -198,7 +210,7 @@ def test_scrambled_negatives_keep_the_rhythm_and_join_the_fakes(corpus_dir):
         for name, cfg in (("plain", plain), ("mixed", mixed)):
             gan = trainer.GAN(cfg)                        # the same seed: the same networks
             fake = gan.fake_melody(chords, prev, noise["d_latent"], noise["d_uniform"])
-            negatives = tf.one_hot(scramble(tf.constant(mel), noise["scramble"], chords), 39)
+            negatives = tf.one_hot(trainer.scramble(kind, tf.constant(mel), noise["scramble"], chords), 39)
             on = {k: float(tf.reduce_mean(gan.discriminator([x, chords, prev]))) for k, x in
                   (("fake", fake), ("negatives", negatives))}
             loss[name] = float(gan.d_step_eager((tf.constant(mel), chords, prev, noise))["d_loss"])   # before its update
@@ -207,7 +219,7 @@ def test_scrambled_negatives_keep_the_rhythm_and_join_the_fakes(corpus_dir):
         assert on["negatives"] != on["fake"]
     with pytest.raises(ConfigError, match="scrambled_negatives"):
         Config(train=TrainConfig(scrambled_negatives=0.2), privacy=PrivacyConfig(dp=True))
-    with pytest.raises(ConfigError, match="scramble must be one of order, chord_tones"):
+    with pytest.raises(ConfigError, match="scramble must be one of order, chord_tones, leaps"):
         TrainConfig(scramble="pitches")
 
 
@@ -288,13 +300,15 @@ def test_train_command_line(corpus_dir, tmp_path, capsys):
     overrides.write_text(json.dumps({"model": {"latent": 4, "width": 8, "embed": 2}}))
     code = train_main(["--data", str(corpus_dir), "--models", str(tmp_path / "m"), "--epochs", "1",
                        "--batch-size", "32", "--config", str(overrides), "--quiet", "--seed", "3", "--epoch-rows", "40",
-                       "--bar-chords", "0.5", "--generator-average", "0.9", "--scrambled-negatives", "0.25"])
+                       "--bar-chords", "0.5", "--generator-average", "0.9", "--scrambled-negatives", "0.25",
+                       "--scramble", "leaps"])
     out = capsys.readouterr().out
     assert code == 0 and "samples N=40  batch B=32" in out and "iterations/epoch=2 (ceil(N/B))" in out
     assert f"quality watch (epoch 1) is in {tmp_path / 'm' / 'best'}/: python generate.py --models" in out
     saved = json.loads((tmp_path / "m" / "config.json").read_text())
     assert saved["train"]["seed"] == 3 and saved["model"]["width"] == 8 and saved["train"]["bar_chords"] == 0.5
     assert saved["train"]["generator_average"] == 0.9 and saved["train"]["scrambled_negatives"] == 0.25
+    assert saved["train"]["scramble"] == "leaps"
     overrides.write_text(json.dumps({"model": {"depth": 3}}))
     assert train_main(["--data", str(corpus_dir), "--models", str(tmp_path / "x"), "--config", str(overrides)]) == 2
     assert "unknown ModelConfig setting(s): depth" in capsys.readouterr().err

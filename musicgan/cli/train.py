@@ -14,6 +14,7 @@ from ..core.config import (
     LR_SCALINGS,
     MODEL_KINDS,
     PRECISIONS,
+    SCRAMBLES,
     config_from_dict,
 )
 from ..core.constants import STRATEGIES, WORKER_TIMEOUT
@@ -78,6 +79,11 @@ def build_train_parser():
                    help="show the critic real phrases with their notes' pitches shuffled (rhythm kept) as a share S "
                    "of its fakes, so that it learns the order of pitches, the steps (negative data augmentation; "
                    "e.g. 0.25); 0 (default) off")
+    p.add_argument("--scramble", choices=SCRAMBLES,
+                   help="what --scrambled-negatives changes: order (default) shuffles the notes' pitches; "
+                   "chord_tones moves each note to a tone of its chord within a fifth (an arpeggio); leaps moves "
+                   "each note to another pitch within a fifth, a chord tone exactly when it was one, so that only "
+                   "the steps differ from the real phrase")
     p.add_argument("--epoch-rows", type=int, metavar="N",
                    help="rows an epoch draws (default: every row, a pass over the data); fewer make shorter "
                    "epochs, each ending in its log row and checkpoint (samples and .h5 export as often as the "
@@ -190,7 +196,7 @@ def train_config(args):
              "drop_remainder": args.drop_remainder or None, "holdout": args.holdout,
              "meter_balance": args.meter_balance, "epoch_rows": args.epoch_rows,
              "bar_chords": args.bar_chords, "generator_average": args.generator_average,
-             "scrambled_negatives": args.scrambled_negatives,
+             "scrambled_negatives": args.scrambled_negatives, "scramble": args.scramble,
              "holdout_by": args.holdout_by, "precision": args.precision, "init_from": args.init_from,
              "init_optimizer": args.init_optimizer or None, "d_train_blocks": args.d_train_blocks}
     data["train"].update({k: v for k, v in flags.items() if v is not None})

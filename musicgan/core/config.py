@@ -134,7 +134,7 @@ LR_SCALINGS = ("auto", "none", "linear", "sqrt")
 DP_UNITS = ("phrase", "song")
 HOLDOUT_BY = ("tune", "song")
 PRECISIONS = ("auto", "float32", "bfloat16", "float16")
-SCRAMBLES = ("order", "chord_tones")
+SCRAMBLES = ("order", "chord_tones", "leaps")
 
 
 @dataclass
@@ -179,7 +179,9 @@ class TrainConfig:
                                   # 2021), so that the critic learns the order of pitches, the steps; 0: off
     scramble: str = "order"       # what the scrambled negatives change: "order" (the notes' pitches shuffled
                                   # within the phrase) or "chord_tones" (each note moved to a random tone
-                                  # of its chord within a fifth: an arpeggio over the same rhythm)
+                                  # of its chord within a fifth: an arpeggio over the same rhythm) or "leaps"
+                                  # (each note moved to another pitch within a fifth, a chord tone
+                                  # exactly when it was one: only the steps change)
     save_every: int = 5           # epochs between .h5 exports (and at the end)
     sample_every: int = 5         # epochs between sample MIDI files
     max_loss: float = 1e4         # a loss above this (or NaN) stops the run

@@ -139,8 +139,8 @@ class GAN:
             fake_logits, _ = self.critic([fake, chords, previous], training=True)
             negative_logits = None
             if self.cfg.train.scrambled_negatives:
-                scramble = scramble_onsets if self.cfg.train.scramble == "order" else arpeggiate_onsets
-                scrambled = tf.one_hot(scramble(melody, noise["scramble"], chords), C.VOCAB_SIZE)
+                scrambled = tf.one_hot(scramble(self.cfg.train.scramble, melody, noise["scramble"], chords),
+                                       C.VOCAB_SIZE)
                 negative_logits, _ = self.critic([scrambled, chords, previous], training=True)
             per_example = losses.discriminator_loss(self.cfg.train, self.discriminator, real, fake, real_logits,
                                                     fake_logits, (chords, previous), noise["gp_eps"], negative_logits)
@@ -268,31 +268,45 @@ def batch_noise(cfg, n, key):
 REACH = 7                  # semitones a note may move to a tone of its chord (arpeggiate_onsets)
 
 
-def arpeggiate_onsets(melody, uniform, chords):
+def arpeggiate_onsets(melody, uniform, chords, keep_tones=False):
     """(B, steps) tokens with each onset moved to a tone of its chord (chords: (B, slots, CONDITION_DIM), the
     chord's pitch classes first) within a fifth, drawn by `uniform` (B, steps, 15): the rhythm and the
-    chords stay, the line becomes an arpeggio of random chord tones (`train.scramble` "chord_tones"). An
-    onset with no chord tone within reach (no chord) stays."""
+    chords stay, the line becomes an arpeggio of random chord tones (`train.scramble` "chord_tones").
+    `keep_tones`: each onset moves instead to another pitch within a fifth that is a chord tone exactly
+    when it was one, so the share of chord tones stays too and only the steps change ("leaps"). An
+    onset with nowhere to go within reach (no chord) stays."""
     pitch = melody - C.FIRST_PITCH_TOKEN
-    to = pitch[..., None] + tf.range(-REACH, REACH + 1, dtype=melody.dtype)   # (B, steps, 15) candidates
+    offsets = tf.range(-REACH, REACH + 1, dtype=melody.dtype)
+    to = pitch[..., None] + offsets                                          # (B, steps, 15) candidates
     tones = tf.repeat(chords[..., :12], tf.shape(melody)[1] // tf.shape(chords)[1], axis=1) > 0.5
-    pitch_class = tf.math.floormod(to + C.MIN_PITCH, 12)
-    ok = tf.gather(tones, pitch_class, batch_dims=2) & (to >= 0) & (to < C.NUM_PITCHES)
+    is_tone = tf.gather(tones, tf.math.floormod(to + C.MIN_PITCH, 12), batch_dims=2)
+    if keep_tones:
+        ok = (is_tone == is_tone[..., REACH:REACH + 1]) & (offsets != 0) & tf.reduce_any(tones, -1, keepdims=True)
+    else:
+        ok = is_tone
+    ok &= (to >= 0) & (to < C.NUM_PITCHES)
     pick = tf.argmax(tf.where(ok, uniform, -1.0), -1, output_type=melody.dtype)
     moved = tf.gather(to, pick[..., None], batch_dims=2)[..., 0] + C.FIRST_PITCH_TOKEN
     return tf.where((melody >= C.FIRST_PITCH_TOKEN) & tf.reduce_any(ok, -1), moved, melody)
 
 
-def scramble_onsets(melody, uniform, chords=None):
+def scramble_onsets(melody, uniform):
     """(B, steps) tokens with each row's onset pitches put in the order of their `uniform` (B, steps, ·) first draws:
     the rhythm (which steps are onsets, holds, rests) and the pitches stay, their order and so the steps
-    between them do not (`train.scramble` "order"; `chords` unused)."""
+    between them do not (`train.scramble` "order")."""
     onset = melody >= C.FIRST_PITCH_TOKEN
     position = tf.cast(tf.range(tf.shape(melody)[1]), tf.float32)[None]
     by_position = tf.argsort(tf.where(onset, position, position + 1e6))   # onsets first, in their order
     by_draw = tf.argsort(tf.where(onset, uniform[..., 0], position + 1e6))   # onsets first, shuffled; then the same
     moved = tf.gather(tf.gather(melody, by_draw, batch_dims=1), tf.argsort(by_position), batch_dims=1)
     return tf.where(onset, moved, melody)
+
+
+def scramble(kind, melody, uniform, chords):
+    """`melody` (B, steps) scrambled as `train.scramble` `kind` says, by `uniform` (B, steps, 15)."""
+    if kind == "order":
+        return scramble_onsets(melody, uniform)
+    return arpeggiate_onsets(melody, uniform, chords, keep_tones=kind == "leaps")
 
 
 def with_noise(data, cfg, epoch):
