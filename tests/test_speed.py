@@ -181,3 +181,14 @@ def test_config_json_precision_flag():
     args = build_train_parser().parse_args(["--precision", "bfloat16"])
     assert train_config(args).train.precision == "bfloat16"
     assert Config(model=ModelConfig()).train.precision == TrainConfig().precision
+
+
+def test_emulated_bfloat16_is_named(monkeypatch):
+    """bfloat16 asked for (a config copied from an AVX-512 machine, say) on a CPU without it warns at the start."""
+    assert "emulates" in precision.describe("bfloat16", "bfloat16", native=False)
+    assert "warning" not in precision.describe("bfloat16", "bfloat16", native=True)
+    assert "warning" not in precision.describe("float32", "float32", native=False)
+    monkeypatch.setattr(precision, "cpu_flags", lambda: {"avx2"})
+    assert precision.native_bfloat16() == bool(tf.config.list_physical_devices("GPU"))
+    monkeypatch.setattr(precision, "cpu_flags", lambda: {"avx2", "amx_bf16"})
+    assert precision.native_bfloat16()

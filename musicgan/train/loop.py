@@ -70,7 +70,8 @@ def train(cfg, data_dir="data", models_dir="models", cache_dir=None, resume=Fals
     requested = cfg.train.precision            # 'auto' is decided here and saved as what it chose
     cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train.for_replicas(replicas),
                                                              precision=precision.resolve(requested)))
-    print_fn(precision.describe(requested, cfg.train.precision))
+    print_fn(precision.describe(requested, cfg.train.precision,
+                                 cfg.train.precision != "bfloat16" or precision.native_bfloat16()))
     if cfg.train.batch_size % replicas:
         raise TrainingError(f"batch size {cfg.train.batch_size} does not split over {replicas} replicas: "
                             f"--batch-size is the global batch, use a multiple of {replicas}")

@@ -45,9 +45,21 @@ def resolve(requested):
     return choose(requested, bool(tf.config.list_physical_devices("GPU")), cpu_flags(), onednn)
 
 
-def describe(requested, chosen):
-    """One line for the start of training."""
+def native_bfloat16():
+    """Whether this machine multiplies bfloat16 natively (a GPU, or a CPU with one of BF16_CPU_FLAGS)."""
+    import tensorflow as tf
+
+    return bool(tf.config.list_physical_devices("GPU")) or bool(set(BF16_CPU_FLAGS) & cpu_flags())
+
+
+def describe(requested, chosen, native=True):
+    """One line for the start of training; with `native` False, a bfloat16 that was asked for says that it
+    is emulated here (a config copied from a model trained on another machine asks for it, say)."""
     why = {"float16": "a GPU: float16 with loss scaling", "bfloat16": "the CPU multiplies bfloat16 natively",
            "float32": "no GPU, and no native bfloat16 matmul or oneDNN off"}[chosen]
     mode = "float32" if chosen == "float32" else f"mixed {chosen} (float32 weights, softmax, logit and losses)"
-    return f"precision: {mode}" + (f"  (auto: {why})" if requested == "auto" else "")
+    line = f"precision: {mode}" + (f"  (auto: {why})" if requested == "auto" else "")
+    if chosen == "bfloat16" and not native:
+        line += ("  (warning: this CPU has no native bfloat16 matmul, so TensorFlow emulates it at about a "
+                 "tenth of float32's speed; --precision auto picks float32 here)")
+    return line
