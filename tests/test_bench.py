@@ -73,6 +73,21 @@ def test_the_temperature_sweep_scores_with_the_classifier_only_when_asked(tiny_m
     assert raw["temperature"] == report["best"] and raw["meter_temperatures"] == report["best_per_meter"]
 
 
+def test_the_temperature_sweep_prefers_a_temperature_that_meets_the_bar_to_a_closer_one():
+    from bench.temperature import choose
+
+    def row(distance, missed=0):
+        return {"distance": distance, "missed": ["chord-tone ratio >= corpus - 0.05"] * missed}
+
+    table = {1.0: {"2/4": row(0.028, missed=1), "4/2": row(0.10, missed=1)},     # closest, misses two checks
+             0.5: {"2/4": row(0.034), "4/2": row(0.15, missed=1)},
+             0.2: {"2/4": row(0.036), "4/2": row(0.13, missed=1)}}
+    pooled, best, by_meter = choose(table, {"2/4": 3, "4/2": 1})
+    assert pooled[1.0] == pytest.approx((3 * 0.028 + 0.10) / 4) and min(pooled, key=pooled.get) == 1.0
+    assert by_meter == {"2/4": 0.5, "4/2": 1.0}          # 4/2 misses one everywhere: the closest of them
+    assert best == 0.2                                   # of the two missing one, the closer pooled
+
+
 def test_the_critic_order_bench_scrambles_only_the_order_of_pitches(tiny_models):
     import numpy as np
 

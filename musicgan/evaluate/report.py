@@ -222,18 +222,10 @@ def chord_tone_spread(windows, tokens, strong_beats_only, rng, meter, rounds=200
     return float(np.std(hits_f / np.maximum(sound_f, 1) - hits_r / np.maximum(sound_r, 1)))
 
 
-def check_bar(rows, model="model", real="real (held out)", markov="markov", spread=()):
-    """The quality bar the shipped model must meet (issue 5), as [{check, value, target, ok}]; `spread`
-    adds a "spread" (bootstrap standard deviation over held-out songs) to the first checks.
-
-    Every target is one the held-out melodies meet themselves: the rates of leaps, empty bars and
-    16ths may exceed the corpus' own by 2 points (a reel in 2/4 is half 16ths, a chorale 1%), and a
-    model may copy as often as held-out songs copy the training songs (3/4 chorales: 81%, tune
-    families whose settings share bars), or 5%, whichever is more."""
-    m, r, k = rows[model], rows[real], rows[markov]
-    closer = sum(metrics.metric_distance(key, m[key], r) < metrics.metric_distance(key, k[key], r)
-                 for key in COMPARED)
-    checks = [
+def metric_checks(m, r):
+    """The bar's checks that read the metrics of a row (`m`, with its diversity) and of the corpus'
+    (`r`) alone, as [(check, value, target, op)]: no classifier, copy search or Markov row."""
+    return [
         ("chord-tone ratio >= corpus - 0.05", m["chord_tone_ratio"], r["chord_tone_ratio"] - 0.05, ">="),
         ("strong-beat chord-tone ratio >= corpus - 0.05", m["strong_beat_chord_tone_ratio"],
          r["strong_beat_chord_tone_ratio"] - 0.05, ">="),
@@ -248,14 +240,33 @@ def check_bar(rows, model="model", real="real (held out)", markov="markov", spre
         ("notes per bar within 40% of corpus", abs(m["notes_per_bar"] / max(r["notes_per_bar"], 1e-9) - 1),
          0.4, "<="),
         ("diversity >= half the corpus'", m["diversity"], r["diversity"] / 2, ">="),
+    ]
+
+
+def judged(checks):
+    """[{check, value, target, ok}] of `metric_checks`-style tuples."""
+    ops = {">=": np.greater_equal, "<=": np.less_equal}
+    return [{"check": c, "value": round(float(v), 4), "target": round(float(t), 4), "ok": bool(ops[op](v, t))}
+            for c, v, t, op in checks]
+
+
+def check_bar(rows, model="model", real="real (held out)", markov="markov", spread=()):
+    """The quality bar the shipped model must meet (issue 5), as [{check, value, target, ok}]; `spread`
+    adds a "spread" (bootstrap standard deviation over held-out songs) to the first checks.
+
+    Every target is one the held-out melodies meet themselves: the rates of leaps, empty bars and
+    16ths may exceed the corpus' own by 2 points (a reel in 2/4 is half 16ths, a chorale 1%), and a
+    model may copy as often as held-out songs copy the training songs (3/4 chorales: 81%, tune
+    families whose settings share bars), or 5%, whichever is more."""
+    m, r, k = rows[model], rows[real], rows[markov]
+    closer = sum(metrics.metric_distance(key, m[key], r) < metrics.metric_distance(key, k[key], r)
+                 for key in COMPARED)
+    out = judged(metric_checks(m, r) + [
         ("samples copying >= 2 bars <= 5% or the held-out songs' share", m["copy_rate"],
          max(0.05, r["copy_rate"]), "<="),
         ("two-sample classifier accuracy <= 0.75", m["classifier_accuracy"], 0.75, "<="),
         ("closer to corpus than Markov on >= 2/3 of metrics", closer / len(COMPARED), 2 / 3, ">="),
-    ]
-    ops = {">=": np.greater_equal, "<=": np.less_equal}
-    out = [{"check": c, "value": round(float(v), 4), "target": round(float(t), 4), "ok": bool(ops[op](v, t))}
-           for c, v, t, op in checks]
+    ])
     for check, sd in zip(out, spread):
         check["spread"] = round(sd, 4)
     return out
