@@ -88,6 +88,21 @@ def test_bar_checks_follow_the_rows():
     assert failed(dict(reels, classifier_accuracy=0.5), reels) == []       # the corpus meets its own bar
 
 
+def test_a_rival_is_judged_by_the_same_bar_and_its_misses_are_printed():
+    real = {k: 1.0 for k in evaluate.COLUMNS} | {"diversity": 0.6, "classifier_accuracy": 0.5, "leap_rate": 0.0,
+                                                 "empty_bar_rate": 0.0, "fragment_rate": 0.0, "copy_rate": 0.0}
+    model = dict(real, scale_consistency=0.95, classifier_accuracy=0.6)
+    rows = {"real (held out)": real, "model": model, "lstm": dict(model, fragment_rate=0.1),
+            "markov": {k: 3.0 for k in evaluate.COLUMNS}}
+    part = {"rows": rows, **evaluate.bars(rows)}
+    assert [c["ok"] for c in part["rival_bars"]["lstm"]].count(False) == 1
+    printed = "\n".join(evaluate._table(part, "4/4"))
+    assert "quality bar for the model: 13/13 met" in printed
+    assert "the same bar for lstm: 12/13 met; misses 16th-note fragments <= corpus + 2%" in printed
+    del rows["lstm"]
+    assert evaluate.bars(rows)["rival_bars"] == {}
+
+
 def test_evaluate_names_a_missing_model(tmp_path, capsys):
     assert main(["evaluate", "--models", str(tmp_path / "none")]) == 2
     assert "python train.py --models" in capsys.readouterr().err

@@ -38,6 +38,7 @@ SHORT = {"chord_tone_ratio": "chord", "strong_beat_chord_tone_ratio": "strong", 
 
 
 MIN_WINDOWS = 50              # a meter (but the most common) with fewer held-out windows is too thin to judge
+RIVALS = ("lstm",)            # rows judged by the model's bar too, beside it
 
 
 def score(tokens, windows, finder, meter):
@@ -149,12 +150,12 @@ def evaluate(models_dir="models", data_dir="data", cache_dir=None, seeds=4, seed
         temperatures = {k: model_temperature(r, m) for k, r in raws.items()}
         rows, spread = judge(models, windows, baselines, profile, m, seeds, rng, finder, temperatures)
         per_meter[name] = {"windows": len(mine), "temperatures": temperatures, "rows": rows,
-                           "bar": check_bar(rows, spread=spread)}
+                           **bars(rows, spread)}
         if progressions:
             print_fn(f"{name}: {len(progressions)} typed progressions x {seeds} seeds")
             typed = judge_typed(models, windows, baselines, profile, m, progressions, seeds, seed, finder, temperatures)
             _add_distances(typed)
-            per_meter[name]["typed"] = {"rows": typed, "bar": check_bar(typed)}
+            per_meter[name]["typed"] = {"rows": typed, **bars(typed)}
     if not per_meter:
         raise UserError(f"no meter has {MIN_WINDOWS} held-out chord windows in {data_dir} ({skipped}): evaluate "
                         "needs more held-out music")
@@ -162,12 +163,12 @@ def evaluate(models_dir="models", data_dir="data", cache_dir=None, seeds=4, seed
     typed = {}
     if progressions:
         typed_rows, _ = _pooled({k: {**v["typed"], "windows": v["windows"]} for k, v in per_meter.items()})
-        typed = {"typed": {"progressions": list(progressions), "rows": typed_rows, "bar": check_bar(typed_rows)}}
+        typed = {"typed": {"progressions": list(progressions), "rows": typed_rows, **bars(typed_rows)}}
     return {**typed, "models": str(models_dir), "epochs_trained": raw.get("epochs_trained"),
             "temperatures": {k: model_temperature(r) for k, r in raws.items()}, "data": str(data_dir),
             "other_corpus": other, "windows": sum(v["windows"] for v in per_meter.values()), "seeds": seeds, "held_out": note,
             "meters": per_meter, "meters_too_thin": skipped, "rows": rows,
-            "bar": check_bar(rows, spread=spread), "seconds": round(time.perf_counter() - t0, 1)}
+            **bars(rows, spread), "seconds": round(time.perf_counter() - t0, 1)}
 
 
 def _pooled(per_meter):
@@ -250,6 +251,13 @@ def judged(checks):
             for c, v, t, op in checks]
 
 
+def bars(rows, spread=()):
+    """{"bar": the model's checks, "rival_bars": {rival: the same checks of its row}}: a rival is judged
+    by the bar as the model is, so that a table of both compares like with like."""
+    return {"bar": check_bar(rows, spread=spread),
+            "rival_bars": {name: check_bar(rows, model=name, spread=spread) for name in RIVALS if name in rows}}
+
+
 def check_bar(rows, model="model", real="real (held out)", markov="markov", spread=()):
     """The quality bar the shipped model must meet (issue 5), as [{check, value, target, ok}]; `spread`
     adds a "spread" (bootstrap standard deviation over held-out songs) to the first checks.
@@ -272,15 +280,20 @@ def check_bar(rows, model="model", real="real (held out)", markov="markov", spre
     return out
 
 
-def _table(rows, bar, title):
+def _table(part, title):
+    """`part`'s rows x metrics, the model's checks one a line, and each rival's count and misses."""
     width = 10
     lines = [title.ljust(20) + "".join(SHORT[c].rjust(width) for c in COLUMNS)]
-    for name, row in rows.items():
+    for name, row in part["rows"].items():
         lines.append(name[:20].ljust(20) + "".join(f"{row[c]:{width}.3f}" for c in COLUMNS))
-    passed = sum(c["ok"] for c in bar)
-    lines += [f"quality bar for the model: {passed}/{len(bar)} met"]
+    bar = part["bar"]
+    lines += [f"quality bar for the model: {sum(c['ok'] for c in bar)}/{len(bar)} met"]
     lines += [f"  {'ok  ' if c['ok'] else 'FAIL'}  {c['check']}: {c['value']:.3f} (target {c['target']:.3f}"
               + (f"; ±{c['spread']:.3f} over songs)" if "spread" in c else ")") for c in bar]
+    for name, theirs in part.get("rival_bars", {}).items():
+        missed = [c["check"] for c in theirs if not c["ok"]]
+        lines.append(f"the same bar for {name}: {len(theirs) - len(missed)}/{len(theirs)} met"
+                     + (f"; misses {'; '.join(missed)}" if missed else ""))
     return lines
 
 
@@ -288,12 +301,12 @@ def format_report(report):
     """One table (rows x metrics) and the bar's checks per meter, then over all meters, as printed."""
     lines = []
     for name, part in report.get("meters", {}).items():
-        lines += _table(part["rows"], part["bar"], f"{name} ({part['windows']} windows)") + [""]
+        lines += _table(part, f"{name} ({part['windows']} windows)") + [""]
         if "typed" in part:
-            lines += _table(part["typed"]["rows"], part["typed"]["bar"], f"{name} typed") + [""]
-    lines += _table(report["rows"], report["bar"], "all meters" if len(report.get("meters", {})) > 1 else "")
+            lines += _table(part["typed"], f"{name} typed") + [""]
+    lines += _table(report, "all meters" if len(report.get("meters", {})) > 1 else "")
     if "typed" in report:
-        lines += [""] + _table(report["typed"]["rows"], report["typed"]["bar"], "typed, all meters")
+        lines += [""] + _table(report["typed"], "typed, all meters")
     if report.get("meters_too_thin"):
         lines.append(f"not judged (under {MIN_WINDOWS} held-out windows): "
                      + ", ".join(f"{k} ({n})" for k, n in report["meters_too_thin"].items()))
