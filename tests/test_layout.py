@@ -1,7 +1,9 @@
 """The package's layout rule, read from the source: imports point down the flow, no module imports
-itself back, and what generation runs never imports TensorFlow."""
+itself back, what generation runs never imports TensorFlow, and importing the package starts none."""
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -108,3 +110,33 @@ def test_the_rule_catches_a_violation(tmp_path):
     upward = [t for t, _ in GRAPH["musicgan.train.loop"] if t.startswith("musicgan.data")]
     assert upward and all(_layer(t) > _layer("musicgan.train.loop") for t in upward)
     assert "tensorflow" in {t.split(".")[0] for t in _closure("musicgan.train.loop")}
+
+
+STARTS_NOTHING = """
+import importlib, pkgutil
+import musicgan
+for m in pkgutil.walk_packages(musicgan.__path__, "musicgan."):
+    if not m.name.endswith("__main__"):
+        importlib.import_module(m.name)
+import tensorflow as tf
+
+def split(n):
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * n)
+
+split(2)                     # raises if a module made a tensor at import
+tf.constant(0)
+try:
+    split(3)
+except RuntimeError:
+    print("a started TensorFlow is seen")
+"""
+
+
+def test_importing_every_module_leaves_tensorflow_unstarted():
+    """A tensor made at import time starts TensorFlow, which fixes the CPU device count before
+    tf.distribute can split it (the failure reads "started with 1 CPU device(s) before 2")."""
+    run = subprocess.run([sys.executable, "-c", STARTS_NOTHING], check=False, cwd=ROOT.parent, capture_output=True,
+                         text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-1500:]
+    assert "a started TensorFlow is seen" in run.stdout
