@@ -94,8 +94,9 @@ def test_a_rival_is_judged_by_the_same_bar_and_its_misses_are_printed():
     model = dict(real, scale_consistency=0.95, classifier_accuracy=0.6)
     rows = {"real (held out)": real, "model": model, "lstm": dict(model, fragment_rate=0.1),
             "markov": {k: 3.0 for k in evaluate.COLUMNS}}
-    part = {"rows": rows, **evaluate.bars(rows)}
+    part = {"rows": rows, **evaluate.bars(rows, spread=[0.004, 0.005])}
     assert [c["ok"] for c in part["rival_bars"]["lstm"]].count(False) == 1
+    assert "spread" in part["bar"][0] and not any("spread" in c for c in part["rival_bars"]["lstm"])
     printed = "\n".join(evaluate._table(part, "4/4"))
     assert "quality bar for the model: 13/13 met" in printed
     assert "the same bar for lstm: 12/13 met; misses 16th-note fragments <= corpus + 2%" in printed

@@ -253,9 +253,10 @@ def judged(checks):
 
 def bars(rows, spread=()):
     """{"bar": the model's checks, "rival_bars": {rival: the same checks of its row}}: a rival is judged
-    by the bar as the model is, so that a table of both compares like with like."""
+    by the bar as the model is, so that a table of both compares like with like. `spread` is the
+    model's (from its own melodies), so the rivals' checks go without one."""
     return {"bar": check_bar(rows, spread=spread),
-            "rival_bars": {name: check_bar(rows, model=name, spread=spread) for name in RIVALS if name in rows}}
+            "rival_bars": {name: check_bar(rows, model=name) for name in RIVALS if name in rows}}
 
 
 def check_bar(rows, model="model", real="real (held out)", markov="markov", spread=()):
