@@ -140,6 +140,20 @@ def test_local_noise_the_pitch_channels_and_the_wide_block_grow_from_a_model_wit
                                     small(model=ModelConfig(latent=4, width=16, embed=2, local_noise=2)))
 
 
+
+def test_a_fine_tune_may_label_its_own_scores_chords_but_not_change_what_the_networks_read(public):
+    folder = public / "public"
+    cfg = pretrained.load_config(folder)[0]
+    rep = cfg.representation
+    relabelled = dataclasses.replace(rep, score_chords="beat" if rep.score_chords == "viterbi" else "viterbi",
+                                     score_inference=dataclasses.replace(rep.score_inference, concentration=3.0))
+    pretrained.check_compatible(folder, cfg, dataclasses.replace(cfg, representation=relabelled))
+    for changed, key in ((dataclasses.replace(rep, context_steps=rep.context_steps // 2), "context_steps"),
+                         (dataclasses.replace(rep, chord_inference=dataclasses.replace(
+                             rep.chord_inference, concentration=3.0)), "chord_inference.concentration")):
+        with pytest.raises(ModelError, match=key):
+            pretrained.check_compatible(folder, cfg, dataclasses.replace(cfg, representation=changed))
+
 @pytest.mark.parametrize("dp", [True, False])
 def test_a_private_folder_holding_a_public_file_is_refused_under_dp(public, private, tmp_path, dp):
     shutil.copy(public / "folk" / "f1.mid", private / "renamed.mid")        # the same bytes, another name

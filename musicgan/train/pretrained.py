@@ -28,6 +28,9 @@ HASHES = "corpus_hashes.txt"
 D_BLOCKS = ("d_16th_conv", "d_8th_conv", "d_beat_conv", "d_bar_conv")   # D's blocks (models/gan.py), input first
 D_HEAD = ("d_features", "logit")
 SAME = ("representation", "model")         # what a public model must share with the run it starts
+# ...but for how a full score's chords are labelled: the network reads the same chord features either way,
+# and a public corpus of melodies alone (the folk tunes) never used them
+OWN_LABELS = ("representation.score_chords", "representation.score_inference.")
 
 
 def start(gan, cfg, models_dir, resumed, files, source=None, print_fn=print):
@@ -96,7 +99,7 @@ def check_compatible(folder, public, cfg):
     """ModelError naming each setting of SAME in which the public model's config differs from this run's."""
     theirs, mine = _flat(public.to_dict()), _flat(cfg.to_dict())
     diffs = [f"{k} {theirs.get(k)!r} there, {v!r} here" for k, v in mine.items()
-             if k.split(".")[0] in SAME and theirs.get(k) != v
+             if k.split(".")[0] in SAME and theirs.get(k) != v and not k.startswith(OWN_LABELS)
              and not (k in GROWABLE and not theirs.get(k))]      # grown: see load_networks
     if diffs:
         raise ModelError(f"--init-from {folder} was made with other settings ({'; '.join(diffs)}): give this run "
