@@ -140,7 +140,6 @@ def test_local_noise_the_pitch_channels_and_the_wide_block_grow_from_a_model_wit
                                     small(model=ModelConfig(latent=4, width=16, embed=2, local_noise=2)))
 
 
-
 def test_a_fine_tune_may_label_its_own_scores_chords_but_not_change_what_the_networks_read(public):
     folder = public / "public"
     cfg = pretrained.load_config(folder)[0]
@@ -153,6 +152,7 @@ def test_a_fine_tune_may_label_its_own_scores_chords_but_not_change_what_the_net
                              rep.chord_inference, concentration=3.0)), "chord_inference.concentration")):
         with pytest.raises(ModelError, match=key):
             pretrained.check_compatible(folder, cfg, dataclasses.replace(cfg, representation=changed))
+
 
 @pytest.mark.parametrize("dp", [True, False])
 def test_a_private_folder_holding_a_public_file_is_refused_under_dp(public, private, tmp_path, dp):
