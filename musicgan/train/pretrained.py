@@ -28,8 +28,8 @@ HASHES = "corpus_hashes.txt"
 D_BLOCKS = ("d_16th_conv", "d_8th_conv", "d_beat_conv", "d_bar_conv")   # D's blocks (models/gan.py), input first
 D_HEAD = ("d_features", "logit")
 SAME = ("representation", "model")         # what a public model must share with the run it starts
-# ...but for how a full score's chords are labelled: the network reads the same chord features either way,
-# and a public corpus of melodies alone (the folk tunes) never used them
+# ...but for how a full score's chords are labelled: that chooses the run's own data's labels, and the
+# networks read the same chord features either way
 OWN_LABELS = ("representation.score_chords", "representation.score_inference.")
 
 
