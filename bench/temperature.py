@@ -18,6 +18,12 @@ fakes").
 `--write` records both in the model's config.json (`temperature`, `meter_temperatures`), which
 generate.py and `musicgan evaluate` then use unless told otherwise.
 
+`--chord-weights 0,0.5,1` sweeps each temperature with each weight that pulls the notes onto the
+chord's tones (`sampling.chord_weighted`: a tone's odds times e^weight), and `--write` records the
+picks beside the temperatures (`chord_weight`, `meter_chord_weights`). A low temperature keeps the
+melody on the network's likeliest notes, which are often held ones; the weight instead keeps the
+odds among the notes it plays and moves them onto the chord.
+
 The LSTM rival of a model (MODELS/lstm) is swept the same way, so that `musicgan evaluate` compares
 each at the temperature that suits it.
 
@@ -57,6 +63,11 @@ from musicgan.models.files import load_model
 TEMPERATURES = (1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2)
 
 
+def setting(key):
+    """The name of a (temperature, chord weight) pair in the report: "T=0.2 w=0.5"."""
+    return f"T={key[0]} w={key[1]}"
+
+
 def training_windows(cfg, data_dir):
     """(the model's training split, its windows as trained (melody, chord ids, previous, source row))."""
     corpus = prepare(data_dir, None, cfg.representation, progress=False)
@@ -75,11 +86,13 @@ def meter_windows(raw, meter_rows, windows, rng):
             yield name, m, mine
 
 
-def sweep(models_dir, data_dir, windows=512, seed=0, temperatures=TEMPERATURES, classifier=False, print_fn=print):
+def sweep(models_dir, data_dir, windows=512, seed=0, temperatures=TEMPERATURES, classifier=False, print_fn=print,
+          chord_weights=(0.0,)):
     generator, cfg, raw = load_model(models_dir)              # a GAN, or its LSTM rival (models/NAME/lstm)
     train, (mel, ids, prev, source) = training_windows(cfg, data_dir)
     rng = np.random.default_rng(seed)
-    table, weights = {t: {} for t in temperatures}, {}
+    grid = [(t, w) for t in temperatures for w in chord_weights]
+    table, weights = {key: {} for key in grid}, {}
     for name, m, mine in meter_windows(raw, train.meter[source], windows, rng):
         weights[name] = len(mine)
         real, songs = metrics.summary(mel[mine], ids[mine], m), train.song[source[mine]]
@@ -87,9 +100,9 @@ def sweep(models_dir, data_dir, windows=512, seed=0, temperatures=TEMPERATURES, 
         features = np.repeat(conditions(FEATURES[ids[mine]], m), 2, 0)        # two melodies a window
         noise = None if recurrent(generator) else rng.standard_normal(
             (len(features), generator.inputs[0].shape[-1])).astype(np.float32)
-        for t in temperatures:                     # the same noise and draws at every temperature
+        for t, w in grid:                          # the same noise and draws at every setting
             tokens = sample_phrases(generator, features, np.random.default_rng(seed), np.repeat(prev[mine], 2, 0),
-                                    t, noise)
+                                    t, noise, chord_weight=w)
             pairs = tokens.reshape(len(mine), 2, -1)
             row = metrics.summary(tokens, np.repeat(ids[mine], 2, 0), m)
             accuracy = two_sample_accuracy(mel[mine], pairs[:, 0], ids[mine], songs, seed) if classifier else np.nan
@@ -98,24 +111,27 @@ def sweep(models_dir, data_dir, windows=512, seed=0, temperatures=TEMPERATURES, 
             row["distance"] = metrics.distance(row, real, [k for k in COMPARED if k in row])
             row["diversity"] = float(np.mean([metrics.diversity(pair) for pair in pairs]))
             row["missed"] = [c["check"] for c in judged(metric_checks(row, real)) if not c["ok"]]
-            table[t][name] = row
+            table[t, w][name] = row
         shown = ("distance", "diversity") + (("classifier_accuracy",) if classifier else ())
-        print_fn(f"{name} (real diversity {real['diversity']:.2f}; T: {'/'.join(shown)}/checks missed): "
-                 + "  ".join(f"{t}: " + "/".join(f"{table[t][name].get(k, np.nan):.3f}" for k in shown)
-                             + f"/{len(table[t][name]['missed'])}" for t in temperatures))
+        print_fn(f"{name} (real diversity {real['diversity']:.2f}; {'/'.join(shown)}/checks missed): "
+                 + "  ".join(f"{setting(key)}: " + "/".join(f"{table[key][name].get(k, np.nan):.3f}" for k in shown)
+                             + f"/{len(table[key][name]['missed'])}" for key in grid))
     pooled, best, by_meter = choose(table, weights)
-    return {"models": str(models_dir), "data": str(data_dir), "windows_per_meter": weights, "pooled_distance": pooled,
-            "best": best, "best_per_meter": by_meter, "per_meter": {str(t): table[t] for t in temperatures}}
+    return {"models": str(models_dir), "data": str(data_dir), "windows_per_meter": weights,
+            "pooled_distance": {setting(key): d for key, d in pooled.items()},
+            "best": best[0], "best_chord_weight": best[1], "best_per_meter": {k: t for k, (t, _) in by_meter.items()},
+            "chord_weight_per_meter": {k: w for k, (_, w) in by_meter.items()},
+            "per_meter": {setting(key): table[key] for key in grid}}
 
 
 def choose(table, weights):
-    """(pooled distance per temperature, the pooled pick, the pick per meter) from table[T][meter] =
+    """(pooled distance per setting, the pooled pick, the pick per meter) from table[setting][meter] =
     {distance, missed: [check]} and the meters' window counts: the fewest checks missed (summed over
     the meters, for the pooled pick), then the smallest distance (weighted by windows)."""
     total = sum(weights.values())
     pooled = {t: sum(weights[k] * row["distance"] for k, row in rows.items()) / total for t, rows in table.items()}
-    best = min(table, key=lambda t: (sum(len(row["missed"]) for row in table[t].values()), pooled[t]))
-    by_meter = {name: min(table, key=lambda t: (len(table[t][name]["missed"]), table[t][name]["distance"]))
+    best = min(table, key=lambda k: (sum(len(row["missed"]) for row in table[k].values()), pooled[k]))
+    by_meter = {name: min(table, key=lambda k: (len(table[k][name]["missed"]), table[k][name]["distance"]))
                 for name in weights}
     return pooled, best, by_meter
 
@@ -128,15 +144,23 @@ def main(argv=None):
     p.add_argument("--classifier", action="store_true",
                    help="also score with the two-sample classifier, as evaluate's distance does (slower, and "
                         "noisier than the differences it judges: docs/experiments.md)")
+    p.add_argument("--chord-weights", default="0", help="comma-separated chord weights to sweep with every "
+                   "temperature, e.g. 0,0.5,1 (default: 0, the network's own odds)")
     p.add_argument("--out", help="JSON report (default: bench/temperature_MODELNAME.json)")
     p.add_argument("--write", action="store_true",
                    help="record the best temperature, pooled and per meter, in MODELS/config.json")
     args = p.parse_args(argv)
     t0 = time.perf_counter()
-    result = sweep(args.models, args.data, args.windows, classifier=args.classifier)
+    try:
+        chord_weights = tuple(float(w) for w in args.chord_weights.split(","))
+    except ValueError:
+        p.error(f"--chord-weights takes numbers separated by commas, e.g. 0,0.5,1; got {args.chord_weights!r}")
+    result = sweep(args.models, args.data, args.windows, classifier=args.classifier, chord_weights=chord_weights)
     result["seconds"] = round(time.perf_counter() - t0, 1)
-    print("pooled distance: " + "  ".join(f"T={t}: {d:.3f}" for t, d in result["pooled_distance"].items())
-          + f"  -> {result['best']}; per meter: " + ", ".join(f"{k} {t}" for k, t in result["best_per_meter"].items()))
+    picks = {k: (t, result["chord_weight_per_meter"][k]) for k, t in result["best_per_meter"].items()}
+    print("pooled distance: " + "  ".join(f"{key}: {d:.3f}" for key, d in result["pooled_distance"].items())
+          + f"  -> {setting((result['best'], result['best_chord_weight']))}; per meter: "
+          + ", ".join(f"{k} {setting(key)}" for k, key in picks.items()))
     name = "_".join(Path(args.models).resolve().parts[-2:]) if Path(args.models).name == "lstm" else Path(args.models).name
     out = Path(args.out or Path(__file__).parent / f"temperature_{name}.json")
     write_text(out, json.dumps(result, indent=1) + "\n")
@@ -144,8 +168,9 @@ def main(argv=None):
         config = Path(args.models) / "config.json"
         raw = json.loads(config.read_text())
         raw["temperature"], raw["meter_temperatures"] = result["best"], result["best_per_meter"]
+        raw["chord_weight"], raw["meter_chord_weights"] = result["best_chord_weight"], result["chord_weight_per_meter"]
         write_text(config, json.dumps(raw, indent=1) + "\n")
-        print(f"wrote temperature {result['best']} and per-meter temperatures to {config}")
+        print(f"wrote the temperature and chord weight, pooled and per meter, to {config}")
 
 
 if __name__ == "__main__":

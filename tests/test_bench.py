@@ -53,10 +53,11 @@ def test_the_temperature_sweep_scores_with_the_classifier_only_when_asked(tiny_m
     plain = temperature.sweep(tiny_models, data, windows=16, temperatures=(1.0, 0.5), print_fn=str)
     judged = temperature.sweep(tiny_models, data, windows=16, temperatures=(1.0, 0.5), classifier=True, print_fn=str)
     for t in (1.0, 0.5):
-        rows = judged["per_meter"][str(t)]
+        key = temperature.setting((t, 0.0))
+        rows = judged["per_meter"][key]
         assert "classifier_accuracy" in rows["4/4"] and "classifier_accuracy" not in rows["3/4"]  # 1 waltz: no test
         for meter, row in rows.items():
-            before = plain["per_meter"][str(t)][meter]
+            before = plain["per_meter"][key][meter]
             assert "classifier_accuracy" not in before
             if meter == "3/4":
                 assert row["distance"] == before["distance"]
@@ -67,10 +68,16 @@ def test_the_temperature_sweep_scores_with_the_classifier_only_when_asked(tiny_m
     models = tmp_path / "m"
     shutil.copytree(tiny_models, models, ignore=shutil.ignore_patterns("checkpoints", "logs", "samples", "best"))
     temperature.main(["--models", str(models), "--data", str(data), "--windows", "16", "--write",
-                      "--out", str(tmp_path / "t.json")])
+                      "--chord-weights", "0,2", "--out", str(tmp_path / "t.json")])
     raw = json.loads((models / "config.json").read_text())
     report = json.loads((tmp_path / "t.json").read_text())
     assert raw["temperature"] == report["best"] and raw["meter_temperatures"] == report["best_per_meter"]
+    assert raw["chord_weight"] == report["best_chord_weight"]
+    assert raw["meter_chord_weights"] == report["chord_weight_per_meter"]
+    assert len(report["per_meter"]) == len(temperature.TEMPERATURES) * 2
+    tones = {key: rows["4/4"]["chord_tone_ratio"] for key, rows in report["per_meter"].items()}
+    assert all(tones[temperature.setting((t, 2.0))] > tones[temperature.setting((t, 0.0))]
+               for t in temperature.TEMPERATURES)            # the weight pulls the notes onto the chords
 
 
 def test_the_temperature_sweep_prefers_a_temperature_that_meets_the_bar_to_a_closer_one():

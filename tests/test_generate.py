@@ -10,7 +10,12 @@ import pytest
 from musicgan.cli import generate_main
 from musicgan.core import constants as C
 from musicgan.core.meter import Meter
-from musicgan.generate.sampling import model_temperature
+from musicgan.generate.sampling import (
+    chord_tones,
+    chord_weighted,
+    model_chord_weight,
+    model_temperature,
+)
 
 
 @pytest.fixture
@@ -115,6 +120,7 @@ def test_errors_are_one_line(models, tmp_path, capsys):
              (["--chords", " | |  "], "no chords in the progression"),
              (["--chords", "C", "--temperature", "nan"], "--temperature must be a number >= 0, got nan"),
              (["--chords", "C", "--temperature", "inf"], "--temperature must be a number >= 0, got inf"),
+             (["--chords", "C", "--chord-weight", "-1"], "--chord-weight must be 0-10, got -1.0"),
              (["--chords", "C", "--bars", "20000"], "--bars must be at most 11363 in 4/4 (a longer MIDI file")]
     for args, message in cases:
         assert _gen(models, tmp_path, *args) == 2
@@ -302,6 +308,40 @@ def test_a_model_is_sampled_at_the_temperature_its_config_keeps_for_the_meter(mo
     kept, meta = melody()
     assert meta["temperature"] == 0.0 and kept == melody("--temperature", "0")[0]
     assert kept != melody("--temperature", "1")[0]
+
+
+def test_the_chord_weight_moves_the_odds_onto_the_chord_and_the_config_keeps_it_per_meter(models, tmp_path):
+    features = np.zeros((1, 2, C.CONDITION_DIM), np.float32)
+    features[0, 0, [0, 4, 7]] = 1                                  # C major, then no chord
+    tones = chord_tones(features)                                  # (1, 4 steps, VOCAB)
+    c4, d4 = (p - C.MIN_PITCH + C.FIRST_PITCH_TOKEN for p in (60, 62))
+    assert tones[0, :2, c4].all() and not tones[0, :2, d4].any() and not tones[0, :, :C.FIRST_PITCH_TOKEN].any()
+    assert not tones[0, 2:].any()
+    probs = np.full((1, 4, C.VOCAB_SIZE), 1 / C.VOCAB_SIZE)
+    pulled = chord_weighted(probs, tones, 1.0)
+    assert pulled[0, 0, c4] / pulled[0, 0, d4] == pytest.approx(np.e) and np.allclose(pulled.sum(-1), 1)
+    assert np.allclose(pulled[0, 2:], probs[0, 2:]) and chord_weighted(probs, tones, 0.0) is probs
+    raw = {"chord_weight": 0.5, "meter_chord_weights": {"2/4": 1.5}}
+    assert (model_chord_weight(raw, Meter(2, 4)), model_chord_weight(raw, Meter(3, 4)),
+            model_chord_weight({}, Meter(2, 4))) == (1.5, 0.5, 0.0)
+
+    own = tmp_path / "own"
+    shutil.copytree(models, own, ignore=shutil.ignore_patterns("checkpoints", "logs", "samples", "best"))
+    config = json.loads((own / "config.json").read_text())
+    (own / "config.json").write_text(json.dumps(dict(config, meter_chord_weights={"4/4": 10.0})))
+
+    def on_chord(*extra):
+        assert _gen(own, tmp_path, "--chords", "C G Am F", "--bars", "8", "--bpm", "120", "--temperature", "1",
+                    *extra) == 0
+        chords = [{0, 4, 7}, {7, 11, 2}, {9, 0, 4}, {5, 9, 0}]
+        notes = pretty_midi.PrettyMIDI(str(tmp_path / "song.mid")).instruments[0].notes
+        meta = json.loads((tmp_path / "song.json").read_text())
+        on = [n.pitch % 12 in chords[int(n.start // 2) % 4] for n in notes]          # 2 s a bar at 120 bpm
+        return np.mean(on), meta["chord_weight"]
+
+    assert on_chord() == (1.0, 10.0)                               # the config's: every note a chord tone
+    own_odds, weight = on_chord("--chord-weight", "0")
+    assert weight == 0.0 and own_odds < 0.9                        # the tiny network's own odds leave the chord
 
 
 def test_a_meter_its_own_report_finds_weak_over_typed_progressions_is_named(models, tmp_path, capsys):

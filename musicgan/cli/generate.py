@@ -39,6 +39,10 @@ def build_generate_parser():
                    help="sampling temperature: 1 follows the network's odds, lower is safer, 0 always takes the "
                    "most likely token (default: the model's own, chosen on its training songs and kept in its "
                    "config.json, else 1)")
+    p.add_argument("--chord-weight", type=float,
+                   help="how strongly notes are pulled onto the chord's tones: 0 follows the network, 1 makes "
+                   "each tone e (2.7) times likelier, up to 10 (default: the model's own, chosen with its "
+                   "temperature, else 0)")
     p.add_argument("--bpm", type=float, default=100.0, help="tempo in quarter notes per minute, as MIDI counts "
                    "it (default: 100; a 6/8 bar then lasts 1.8 s)")
     p.add_argument("--key", help="transpose the progression from C: a note name (D, Bb) or semitones (-3)")
@@ -67,7 +71,7 @@ def run_generate(args):
     models = args.models or str(Path(MODELS_DIR) / args.style)
     songs = generate_songs(text, models, args.bars, args.out, args.num_samples, args.seed,
                            args.temperature, args.bpm, args.accompaniment, args.melody_program,
-                           args.chord_program, args.key, args.meter, args.form, args.vary)
+                           args.chord_program, args.key, args.meter, args.form, args.vary, args.chord_weight)
     _render_extras([p for p, _ in songs], args.wav, args.png)
     for path, meta in songs:
         print(f"wrote {path}  ({meta['bars']} bars at {meta['bpm']:g} bpm, seed {meta['seed']})")

@@ -15,7 +15,7 @@ from ..core.errors import UserError
 from ..core.meter import Meter
 from ..data.corpus import fingerprint, prepare
 from ..data.pipeline import conditions
-from ..generate.sampling import model_temperature, sample_phrases
+from ..generate.sampling import model_chord_weight, model_temperature, sample_phrases
 from ..generate.songs import model_meters
 from ..harmony.chords import FEATURES
 from ..models.files import load_generator, load_model
@@ -67,9 +67,10 @@ def _held_out(cfg, raw, corpus, print_fn):
     return (corpus.subset(~held) if (~held).any() else corpus), corpus.subset(held), note
 
 
-def judge(models, windows, baselines, profile, meter, seeds, rng, finder, temperatures):
-    """(rows {name: metrics}, chord-tone spreads) of the `models` {"model": the GAN, "lstm": ...} and the
-    `baselines` {name: maker} over `windows` in `meter`."""
+def judge(models, windows, baselines, profile, meter, seeds, rng, finder, sampling):
+    """(rows {name: metrics}, chord-tone spreads) of the `models` {"model": the GAN, "lstm": ...}, each drawn
+    with its `sampling` {name: (temperature, chord weight)}, and the `baselines` {name: maker} over
+    `windows` in `meter`."""
     w = len(windows["melody"])
     rows = {"real (held out)": metrics.summary(windows["melody"], windows["chords"], meter)}
     rows["real (held out)"].update(
@@ -77,14 +78,14 @@ def judge(models, windows, baselines, profile, meter, seeds, rng, finder, temper
                                          windows["all_song"], meter=meter),
         classifier_accuracy=0.5, **novelty(windows["melody"], finder))
 
-    def writer(generator, temperature):
+    def writer(generator, temperature, chord_weight):
         def write(chord_ids, _profile, rng, meter):
             repeat = len(chord_ids) // w
             return sample_phrases(generator, conditions(FEATURES[chord_ids], meter), rng,
-                                  np.repeat(windows["previous"], repeat, 0), temperature)
+                                  np.repeat(windows["previous"], repeat, 0), temperature, chord_weight=chord_weight)
         return write
 
-    makers = {**{name: writer(g, temperatures[name]) for name, g in models.items()}, **baselines}
+    makers = {**{name: writer(g, *sampling[name]) for name, g in models.items()}, **baselines}
     for name, make in makers.items():
         tokens = make(np.repeat(windows["chords"], seeds, 0), profile, rng, meter=meter).reshape(w, seeds, -1)
         rows[name] = score(tokens, windows, finder, meter)
@@ -147,13 +148,14 @@ def evaluate(models_dir="models", data_dir="data", cache_dir=None, seeds=4, seed
         print_fn(f"{name}: {len(mine)} chord windows from {note}, {seeds} melodies each")
         profile = onset_profile(train_split.melody[(train_split.meter == (m.numerator, m.denominator)).all(1)], m)
         finder = CopyFinder(train_split.melody, meter=m, keys=transpose)
-        temperatures = {k: model_temperature(r, m) for k, r in raws.items()}
-        rows, spread = judge(models, windows, baselines, profile, m, seeds, rng, finder, temperatures)
-        per_meter[name] = {"windows": len(mine), "temperatures": temperatures, "rows": rows,
+        sampling = {k: (model_temperature(r, m), model_chord_weight(r, m)) for k, r in raws.items()}
+        rows, spread = judge(models, windows, baselines, profile, m, seeds, rng, finder, sampling)
+        per_meter[name] = {"windows": len(mine), "temperatures": {k: t for k, (t, _) in sampling.items()},
+                           "chord_weights": {k: w for k, (_, w) in sampling.items()}, "rows": rows,
                            **bars(rows, spread)}
         if progressions:
             print_fn(f"{name}: {len(progressions)} typed progressions x {seeds} seeds")
-            typed = judge_typed(models, windows, baselines, profile, m, progressions, seeds, seed, finder, temperatures)
+            typed = judge_typed(models, windows, baselines, profile, m, progressions, seeds, seed, finder, sampling)
             _add_distances(typed)
             per_meter[name]["typed"] = {"rows": typed, **bars(typed)}
     if not per_meter:
@@ -165,7 +167,8 @@ def evaluate(models_dir="models", data_dir="data", cache_dir=None, seeds=4, seed
         typed_rows, _ = _pooled({k: {**v["typed"], "windows": v["windows"]} for k, v in per_meter.items()})
         typed = {"typed": {"progressions": list(progressions), "rows": typed_rows, **bars(typed_rows)}}
     return {**typed, "models": str(models_dir), "epochs_trained": raw.get("epochs_trained"),
-            "temperatures": {k: model_temperature(r) for k, r in raws.items()}, "data": str(data_dir),
+            "temperatures": {k: model_temperature(r) for k, r in raws.items()},
+            "chord_weights": {k: model_chord_weight(r) for k, r in raws.items()}, "data": str(data_dir),
             "other_corpus": other, "windows": sum(v["windows"] for v in per_meter.values()), "seeds": seeds, "held_out": note,
             "meters": per_meter, "meters_too_thin": skipped, "rows": rows,
             **bars(rows, spread), "seconds": round(time.perf_counter() - t0, 1)}

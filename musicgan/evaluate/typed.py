@@ -50,13 +50,13 @@ def in_any_key(tokens, rng):
     return np.where(ok[:, None], moved, tokens)
 
 
-def typed_windows(generator, meter, progressions, seeds, seed, steps, temperature=1.0):
+def typed_windows(generator, meter, progressions, seeds, seed, steps, temperature=1.0, chord_weight=0.0):
     """(model tokens (W, seeds, steps), chord ids per slot (W, slots)): 16-bar songs over each progression,
     cut into windows of `steps` from bar lines."""
     tokens, ids = [], []
     for p, text in enumerate(progressions):
         plan = [("", repeat_bars(parse_progression(text), SONG_BARS))]
-        song, beats = compose(generator, plan, meter, seeds, seed + p, temperature)
+        song, beats = compose(generator, plan, meter, seeds, seed + p, temperature, chord_weight=chord_weight)
         slot_ids = np.repeat([c.id for c in beats], meter.steps_per_beat // SLOT_STEPS)
         for start in range(0, song.shape[1] - steps + 1, steps):
             tokens.append(song[:, start:start + steps])
@@ -64,10 +64,11 @@ def typed_windows(generator, meter, progressions, seeds, seed, steps, temperatur
     return np.stack(tokens), np.stack(ids)
 
 
-def judge_typed(models, real, baselines, profile, meter, progressions, seeds, seed, finder, temperatures):
+def judge_typed(models, real, baselines, profile, meter, progressions, seeds, seed, finder, sampling):
     """Rows {name: metrics} of the real held-out windows (`real`: melody, chords, previous, song of this
     meter) and of the `models` {"model": the GAN, "lstm": ...} and the `baselines` {name: maker} over the
-    typed progressions (each model's songs over its own windows; the chords are the same)."""
+    typed progressions (each model's songs over its own windows; the chords are the same), each model drawn
+    with its `sampling` {name: (temperature, chord weight)}."""
     steps = meter.whole_bars(real["melody"].shape[1]) * meter.steps_per_bar
     mel, own = real["melody"][:, :steps], real["chords"][:, :steps // SLOT_STEPS]
     rows = {"real (held out)": metrics.summary(mel, own, meter)}
@@ -76,7 +77,7 @@ def judge_typed(models, real, baselines, profile, meter, progressions, seeds, se
         classifier_accuracy=0.5, **novelty(mel, finder))
     written = {}
     for name, generator in models.items():
-        written[name], typed = typed_windows(generator, meter, progressions, seeds, seed, steps, temperatures[name])
+        written[name], typed = typed_windows(generator, meter, progressions, seeds, seed, steps, *sampling[name])
     rng = np.random.default_rng(seed)
     makers = {**{name: lambda ids, _profile, _rng, meter, t=t: t.reshape(-1, steps) for name, t in written.items()},
               **baselines}

@@ -8,12 +8,41 @@ from ..core.errors import UserError
 from ..core.meter import SLOT_STEPS
 from ..data.pipeline import conditions
 
+MAX_CHORD_WEIGHT = 10.0        # e^10: every onset a chord tone, whatever the network says
+
 
 def model_temperature(raw, meter=None):
     """The temperature a model is sampled at in `meter` unless told otherwise: its config.json's
     `meter_temperatures` entry for that meter, else its `temperature` (both chosen on its training songs
     by `python -m bench.temperature`), else 1."""
     return float((raw.get("meter_temperatures") or {}).get(str(meter), raw.get("temperature", 1.0)))
+
+
+def model_chord_weight(raw, meter=None):
+    """How strongly a model's melodies are pulled onto the chord's tones in `meter` unless told otherwise
+    (`chord_weighted`): config.json's `meter_chord_weights` entry for that meter, else its `chord_weight`
+    (both chosen with the temperature by `python -m bench.temperature`), else 0."""
+    return float((raw.get("meter_chord_weights") or {}).get(str(meter), raw.get("chord_weight", 0.0)))
+
+
+def chord_tones(features):
+    """(N, steps, VOCAB) bool: the tokens that start a tone of each 16th's chord, from per-slot conditions
+    (N, slots, CONDITION_DIM), whose first 12 numbers are the chord's sounding pitch classes."""
+    sounding = np.repeat(np.asarray(features)[..., :C.PITCH_CLASSES] > 0.5, SLOT_STEPS, 1)
+    tones = np.zeros(sounding.shape[:2] + (C.VOCAB_SIZE,), bool)
+    tones[..., C.FIRST_PITCH_TOKEN:] = sounding[..., (np.arange(C.NUM_PITCHES) + C.MIN_PITCH) % C.PITCH_CLASSES]
+    return tones
+
+
+def chord_weighted(probs, tones, weight):
+    """`probs` (..., VOCAB) with the onsets of chord tones (`tones`, as `chord_tones`) made e^weight times
+    likelier, renormalised: 0 leaves the network's odds; higher puts more of the notes, and more notes
+    rather than holds, on the chord. The network's own odds still choose among the chord's tones, and
+    between them and the passing notes."""
+    if not weight:
+        return probs
+    weighted = np.asarray(probs) * np.exp(weight * tones)
+    return weighted / weighted.sum(-1, keepdims=True)
 
 
 def sample_tokens(probs, temperature, rng):
@@ -37,10 +66,11 @@ def recurrent(model):
     return None
 
 
-def sample_steps(lstm, features, rng, previous=None, temperature=1.0):
+def sample_steps(lstm, features, rng, previous=None, temperature=1.0, chord_weight=0.0):
     """Tokens (N, steps) drawn one 16th at a time from `lstm` (a `NumpyLSTM`) over per-slot conditions
     (N, slots, CONDITION_DIM), after `previous` (N, any steps; default `lstm.context_steps` rests), read as
-    in training: from REST, with no chord or meter, only each 16th's place in its slot."""
+    in training: from REST, with no chord or meter, only each 16th's place in its slot; `chord_weight` as
+    in `chord_weighted`."""
     n, slots = np.shape(features)[:2]
     if previous is None:
         previous = np.full((n, lstm.context_steps), C.REST, np.int32)
@@ -55,32 +85,34 @@ def sample_steps(lstm, features, rng, previous=None, temperature=1.0):
     per_step = np.concatenate([np.repeat(np.asarray(features, np.float32), SLOT_STEPS, 1),
                                np.broadcast_to((np.arange(steps) % SLOT_STEPS)[None, :, None], (n, steps, 1))], -1)
     part = lstm.conditions_part(per_step)                    # (N, steps, 4 units), for all steps at once
+    tones = chord_tones(features)
     out = np.zeros((n, steps), np.int32)
     last = prime[:, -1]
     for s in range(steps):
         probs, state = lstm.step(last, part[:, s], state)
-        out[:, s] = last = sample_tokens(probs, temperature, rng)
+        out[:, s] = last = sample_tokens(chord_weighted(probs, tones[:, s], chord_weight), temperature, rng)
     return out
 
 
-def sample_phrases(generator, features, rng, previous=None, temperature=1.0, noise=None):
+def sample_phrases(generator, features, rng, previous=None, temperature=1.0, noise=None, chord_weight=0.0):
     """One phrase per row of `features` (N, slots, CONDITION_DIM): tokens (N, steps) drawn from the
     generator (Keras or `numpy_runtime.NumpyGenerator`) with `noise` (N, latent; default fresh from
-    `rng`); `previous` (N, context steps) defaults to rests. An LSTM writes it step by step (no noise)."""
+    `rng`), pulled onto the chords by `chord_weight` (`chord_weighted`); `previous` (N, context steps)
+    defaults to rests. An LSTM writes it step by step (no noise)."""
     lstm = recurrent(generator)
     if lstm is not None:
-        return sample_steps(lstm, features, rng, previous, temperature)
+        return sample_steps(lstm, features, rng, previous, temperature, chord_weight)
     n = len(features)
     if previous is None:
         previous = np.full((n, generator.inputs[2].shape[-1]), C.REST, np.int32)
     if noise is None:
         noise = rng.standard_normal((n, generator.inputs[0].shape[-1])).astype(np.float32)
     probs = generator([np.asarray(noise, np.float32), np.asarray(features, np.float32), np.asarray(previous, np.int32)])
-    return sample_tokens(np.asarray(probs), temperature, rng)
+    return sample_tokens(chord_weighted(np.asarray(probs), chord_tones(features), chord_weight), temperature, rng)
 
 
 def generate_melodies(generator, chord_features, meter, num_samples=1, seed=0, temperature=1.0, previous=None,
-                      noises=None):
+                      noises=None, chord_weight=0.0):
     """(tokens (num_samples, steps), the noise of each phrase) over per-slot chord features (slots, 24)
     of whole bars in `meter`, after `previous` (num_samples, any steps; default rests).
 
@@ -88,7 +120,7 @@ def generate_melodies(generator, chord_features, meter, num_samples=1, seed=0, t
     it; of each phrase the whole bars are kept (4 of 4/4, 5 of 3/4 in 64 steps) and the next phrase
     starts after them, so any length works. `noises` (one (num_samples, latent) array a phrase)
     replays the phrases of an earlier call: the same music where the conditions are the same.
-    An LSTM writes the whole song in one pass, step by step, and uses no noise (it returns none).
+    `temperature` and `chord_weight` are as in `sample_phrases`. An LSTM writes the whole song in one pass, step by step, and uses no noise (it returns none).
     """
     lstm = recurrent(generator)
     if lstm is not None:
@@ -97,7 +129,7 @@ def generate_melodies(generator, chord_features, meter, num_samples=1, seed=0, t
         prev = np.full((num_samples, lstm.context_steps), C.REST, np.int32)
         if previous is not None and previous.shape[1]:
             prev = np.concatenate([prev, previous], 1)[:, -lstm.context_steps:]
-        return sample_steps(lstm, cond, rng, prev, temperature).astype(np.uint8), []
+        return sample_steps(lstm, cond, rng, prev, temperature, chord_weight).astype(np.uint8), []
     slots = generator.inputs[1].shape[1]
     context = generator.inputs[2].shape[-1]
     steps = slots * SLOT_STEPS
@@ -116,7 +148,7 @@ def generate_melodies(generator, chord_features, meter, num_samples=1, seed=0, t
         cond = conditions(np.repeat(chord_features[None, window], num_samples, 0), meter)
         noise = noises[k] if noises is not None and k < len(noises) else \
             rng.standard_normal((num_samples, generator.inputs[0].shape[-1])).astype(np.float32)
-        tokens = sample_phrases(generator, cond, rng, song[:, -context:], temperature, noise)
+        tokens = sample_phrases(generator, cond, rng, song[:, -context:], temperature, noise, chord_weight)
         song = np.concatenate([song, tokens[:, :keep]], 1)
         used.append(noise)
     return song[:, context:context + total].astype(np.uint8), used

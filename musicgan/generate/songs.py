@@ -19,7 +19,12 @@ from ..harmony.progression import (
 from ..io.midi import max_bars, write_song
 from ..models.files import load_model
 from .arrangement import render_song
-from .sampling import generate_melodies, model_temperature
+from .sampling import (
+    MAX_CHORD_WEIGHT,
+    generate_melodies,
+    model_chord_weight,
+    model_temperature,
+)
 
 DEFAULT_BARS = 16
 
@@ -81,11 +86,11 @@ def typed_misses(models_dir, meter):
         return [], 0
 
 
-def compose(generator, plan, meter, num_samples=1, seed=0, temperature=1.0, vary=0.0):
+def compose(generator, plan, meter, num_samples=1, seed=0, temperature=1.0, vary=0.0, chord_weight=0.0):
     """(tokens (num_samples, steps), per-beat `Chord`s) of a song played as `plan` [(section, bars)]:
     a section played again repeats its melody; with `vary` > 0 it is written again from its phrase
     noise moved towards fresh noise by `vary` (1: a new melody), after what came before it. The last
-    note is a tone of the last chord."""
+    note is a tone of the last chord. `temperature` and `chord_weight` are as in `sample_phrases`."""
     if not 0 <= vary <= 1:
         raise UserError(f"--vary must be in [0, 1], got {vary}")
     rng = np.random.default_rng([seed, 1])                       # the variations' own draws
@@ -100,7 +105,7 @@ def compose(generator, plan, meter, num_samples=1, seed=0, temperature=1.0, vary
                 noises = [np.sqrt(1 - vary ** 2) * z + vary * rng.standard_normal(z.shape).astype(np.float32)
                           for z in seen[name][1]]
             melody, used = generate_melodies(generator, features, meter, num_samples, seed + k, temperature,
-                                             previous=tokens, noises=noises)
+                                             previous=tokens, noises=noises, chord_weight=chord_weight)
             seen.setdefault(name, (melody, used))
         tokens, beats = np.concatenate([tokens, melody], 1), beats + section_beats
     return end_on_chord_tone(tokens, beats[-1]), beats
@@ -124,7 +129,7 @@ def end_on_chord_tone(tokens, chord):
 
 def generate_songs(progression, models_dir="models", bars=None, out="out/song.mid", num_samples=1, seed=0,
                    temperature=None, bpm=100.0, accompaniment="pulse", melody_program=0, chord_program=0,
-                   key=None, meter=None, form=None, vary=0.0):
+                   key=None, meter=None, form=None, vary=0.0, chord_weight=None):
     """Write `num_samples` songs over the progression; returns [(midi path, metadata dict)].
 
     A progression without section names repeats to fill `bars` (default 16); one with sections
@@ -135,6 +140,8 @@ def generate_songs(progression, models_dir="models", bars=None, out="out/song.mi
         raise UserError(f"--bpm must be 20-400, got {bpm}")
     if temperature is not None and not 0 <= temperature < float("inf"):             # NaN fails too
         raise UserError(f"--temperature must be a number >= 0, got {temperature}")
+    if chord_weight is not None and not 0 <= chord_weight <= MAX_CHORD_WEIGHT:
+        raise UserError(f"--chord-weight must be 0-{MAX_CHORD_WEIGHT:g}, got {chord_weight}")
     plan = parse_song(progression, form)
     shift = key_shift(key)
     plan = [(name, [[c.transposed(shift) for c in bar] for bar in section]) for name, section in plan]
@@ -143,6 +150,7 @@ def generate_songs(progression, models_dir="models", bars=None, out="out/song.mi
     generator, _, raw = load_model(models_dir)
     meter = choose_meter(meter, raw, models_dir)
     temperature = model_temperature(raw, meter) if temperature is None else temperature
+    chord_weight = model_chord_weight(raw, meter) if chord_weight is None else chord_weight
     sections = plan[0][0] != ""
     total = sum(len(b) for _, b in plan) if sections else bars or DEFAULT_BARS
     if total > max_bars(meter):
@@ -150,14 +158,15 @@ def generate_songs(progression, models_dir="models", bars=None, out="out/song.mi
                         f"back), got {total}: write several songs")
     if not sections:                                             # repeat the progression to fill the bars
         plan = [("", repeat_bars(plan[0][1], total))]
-    tokens, beat_chords = compose(generator, plan, meter, num_samples, seed, temperature, vary)
+    tokens, beat_chords = compose(generator, plan, meter, num_samples, seed, temperature, vary, chord_weight)
     names = [c.symbol for c in beat_chords]
     results = []
     for i, (path, melody) in enumerate(zip(song_paths(out, num_samples), tokens)):
         write_song(render_song(melody, beat_chords, bpm, accompaniment, melody_program, chord_program, meter), path)
         meta = {"chords": written, "form": "".join(name for name, _ in plan) if plan[0][0] else None,
                 "bars": sum(len(b) for _, b in plan), "meter": str(meter), "bpm": bpm, "seed": seed,
-                "sample": i + 1, "temperature": temperature, "vary": vary, "key_shift": shift,
+                "sample": i + 1, "temperature": temperature,
+                "chord_weight": chord_weight, "vary": vary, "key_shift": shift,
                 "model": str(models_dir), "model_epochs": raw.get("epochs_trained"), "beat_chords": names}
         write_text(Path(path).with_suffix(".json"), json.dumps(meta, indent=1))
         results.append((Path(path), meta))
