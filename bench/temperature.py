@@ -23,6 +23,8 @@ chord's tones (`sampling.chord_weighted`: a tone's odds times e^weight), and `--
 picks beside the temperatures (`chord_weight`, `meter_chord_weights`). A low temperature keeps the
 melody on the network's likeliest notes, which are often held ones; the weight instead keeps the
 odds among the notes it plays and moves them onto the chord.
+`--own-temperatures` sweeps the weights alone, each meter at the temperature its config.json keeps,
+and `--write` then records only the weights.
 
 The LSTM rival of a model (MODELS/lstm) is swept the same way, so that `musicgan evaluate` compares
 each at the temperature that suits it.
@@ -55,7 +57,7 @@ from musicgan.data.pipeline import conditions
 from musicgan.evaluate import metrics
 from musicgan.evaluate.classifier import two_sample_accuracy
 from musicgan.evaluate.report import COMPARED, judged, metric_checks
-from musicgan.generate.sampling import recurrent, sample_phrases
+from musicgan.generate.sampling import model_temperature, recurrent, sample_phrases
 from musicgan.generate.songs import model_meters
 from musicgan.harmony.chords import FEATURES
 from musicgan.models.files import load_model
@@ -64,8 +66,9 @@ TEMPERATURES = (1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2)
 
 
 def setting(key):
-    """The name of a (temperature, chord weight) pair in the report: "T=0.2 w=0.5"."""
-    return f"T={key[0]} w={key[1]}"
+    """The name of a (temperature, chord weight) pair in the report: "T=0.2 w=0.5" ("T=own": the meter's
+    temperature in the model's config.json)."""
+    return f"T={'own' if key[0] is None else key[0]} w={key[1]}"
 
 
 def training_windows(cfg, data_dir):
@@ -91,7 +94,7 @@ def sweep(models_dir, data_dir, windows=512, seed=0, temperatures=TEMPERATURES, 
     generator, cfg, raw = load_model(models_dir)              # a GAN, or its LSTM rival (models/NAME/lstm)
     train, (mel, ids, prev, source) = training_windows(cfg, data_dir)
     rng = np.random.default_rng(seed)
-    grid = [(t, w) for t in temperatures for w in chord_weights]
+    grid = [(t, w) for t in temperatures or (None,) for w in chord_weights]      # None: the meter's own
     table, weights = {key: {} for key in grid}, {}
     for name, m, mine in meter_windows(raw, train.meter[source], windows, rng):
         weights[name] = len(mine)
@@ -102,7 +105,7 @@ def sweep(models_dir, data_dir, windows=512, seed=0, temperatures=TEMPERATURES, 
             (len(features), generator.inputs[0].shape[-1])).astype(np.float32)
         for t, w in grid:                          # the same noise and draws at every setting
             tokens = sample_phrases(generator, features, np.random.default_rng(seed), np.repeat(prev[mine], 2, 0),
-                                    t, noise, chord_weight=w)
+                                    model_temperature(raw, m) if t is None else t, noise, chord_weight=w)
             pairs = tokens.reshape(len(mine), 2, -1)
             row = metrics.summary(tokens, np.repeat(ids[mine], 2, 0), m)
             accuracy = two_sample_accuracy(mel[mine], pairs[:, 0], ids[mine], songs, seed) if classifier else np.nan
@@ -146,16 +149,19 @@ def main(argv=None):
                         "noisier than the differences it judges: docs/experiments.md)")
     p.add_argument("--chord-weights", default="0", help="comma-separated chord weights to sweep with every "
                    "temperature, e.g. 0,0.5,1 (default: 0, the network's own odds)")
+    p.add_argument("--own-temperatures", action="store_true",
+                   help="sweep only --chord-weights, each meter at the temperature MODELS/config.json keeps")
     p.add_argument("--out", help="JSON report (default: bench/temperature_MODELNAME.json)")
     p.add_argument("--write", action="store_true",
-                   help="record the best temperature, pooled and per meter, in MODELS/config.json")
+                   help="record the best temperature and chord weight, pooled and per meter, in MODELS/config.json")
     args = p.parse_args(argv)
     t0 = time.perf_counter()
     try:
         chord_weights = tuple(float(w) for w in args.chord_weights.split(","))
     except ValueError:
         p.error(f"--chord-weights takes numbers separated by commas, e.g. 0,0.5,1; got {args.chord_weights!r}")
-    result = sweep(args.models, args.data, args.windows, classifier=args.classifier, chord_weights=chord_weights)
+    result = sweep(args.models, args.data, args.windows, classifier=args.classifier, chord_weights=chord_weights,
+                   temperatures=None if args.own_temperatures else TEMPERATURES)
     result["seconds"] = round(time.perf_counter() - t0, 1)
     picks = {k: (t, result["chord_weight_per_meter"][k]) for k, t in result["best_per_meter"].items()}
     print("pooled distance: " + "  ".join(f"{key}: {d:.3f}" for key, d in result["pooled_distance"].items())
@@ -167,10 +173,12 @@ def main(argv=None):
     if args.write:
         config = Path(args.models) / "config.json"
         raw = json.loads(config.read_text())
-        raw["temperature"], raw["meter_temperatures"] = result["best"], result["best_per_meter"]
+        if not args.own_temperatures:
+            raw["temperature"], raw["meter_temperatures"] = result["best"], result["best_per_meter"]
         raw["chord_weight"], raw["meter_chord_weights"] = result["best_chord_weight"], result["chord_weight_per_meter"]
         write_text(config, json.dumps(raw, indent=1) + "\n")
-        print(f"wrote the temperature and chord weight, pooled and per meter, to {config}")
+        print(f"wrote the {'' if args.own_temperatures else 'temperature and '}chord weight, pooled and per meter, "
+              f"to {config}")
 
 
 if __name__ == "__main__":

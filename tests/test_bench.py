@@ -78,6 +78,17 @@ def test_the_temperature_sweep_scores_with_the_classifier_only_when_asked(tiny_m
     tones = {key: rows["4/4"]["chord_tone_ratio"] for key, rows in report["per_meter"].items()}
     assert all(tones[temperature.setting((t, 2.0))] > tones[temperature.setting((t, 0.0))]
                for t in temperature.TEMPERATURES)            # the weight pulls the notes onto the chords
+    kept = dict(raw, meter_temperatures={"4/4": 0.3, "3/4": 0.6})
+    (models / "config.json").write_text(json.dumps(kept))
+    temperature.main(["--models", str(models), "--data", str(data), "--windows", "16", "--write", "--own-temperatures",
+                      "--chord-weights", "0,2", "--out", str(tmp_path / "own.json")])
+    raw = json.loads((models / "config.json").read_text())
+    own = json.loads((tmp_path / "own.json").read_text())
+    assert set(own["per_meter"]) == {"T=own w=0.0", "T=own w=2.0"}
+    assert raw["meter_temperatures"] == kept["meter_temperatures"] and raw["temperature"] == kept["temperature"]
+    assert raw["meter_chord_weights"] == own["chord_weight_per_meter"]
+    at_own = own["per_meter"]["T=own w=0.0"]["4/4"]                 # the same draws as the full sweep's T 0.3
+    assert at_own["distance"] == report["per_meter"]["T=0.3 w=0.0"]["4/4"]["distance"]
 
 
 def test_the_temperature_sweep_prefers_a_temperature_that_meets_the_bar_to_a_closer_one():
