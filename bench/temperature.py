@@ -176,7 +176,7 @@ def main(argv=None):
         if not args.own_temperatures:
             raw["temperature"], raw["meter_temperatures"] = result["best"], result["best_per_meter"]
         raw["chord_weight"], raw["meter_chord_weights"] = result["best_chord_weight"], result["chord_weight_per_meter"]
-        write_text(config, json.dumps(raw, indent=1) + "\n")
+        write_text(config, json.dumps(raw, indent=2) + "\n")          # as training writes it
         print(f"wrote the {'' if args.own_temperatures else 'temperature and '}chord weight, pooled and per meter, "
               f"to {config}")
 
