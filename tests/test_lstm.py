@@ -19,7 +19,12 @@ from musicgan.core.errors import ModelError
 from musicgan.core.meter import FOUR_FOUR
 from musicgan.data.corpus import prepare
 from musicgan.data.pipeline import conditions
-from musicgan.generate.sampling import generate_melodies, sample_steps
+from musicgan.generate.sampling import (
+    chord_tones,
+    chord_weighted,
+    generate_melodies,
+    sample_steps,
+)
 from musicgan.harmony.chords import FEATURES
 from musicgan.models import files, lstm
 from musicgan.models.numpy_runtime import NumpyLSTM
@@ -65,6 +70,12 @@ def test_greedy_sampling_reads_its_inputs_as_training_does():
     probs = network([tokens_in, step_cond]).numpy()[:, 16:]
     assert tokens.shape == (2, 64)
     np.testing.assert_array_equal(probs.argmax(-1), tokens)
+    pulled = sample_steps(NumpyLSTM.from_keras(network, 16), cond, np.random.default_rng(0), previous, 0.0,
+                          chord_weight=3.0)                    # each step pulled onto its own slot's chord
+    tokens_in, _ = step_inputs(tf.constant(pulled), tf.constant(cond), tf.constant(previous))
+    weighted = chord_weighted(network([tokens_in, step_cond]).numpy()[:, 16:], chord_tones(cond), 3.0)
+    np.testing.assert_array_equal(weighted.argmax(-1), pulled)
+    assert (pulled != tokens).any()
 
 
 def test_a_step_is_finite_moves_the_weights_and_repeats_exactly(corpus_dir):  # noqa: F811

@@ -85,7 +85,7 @@ def sample_steps(lstm, features, rng, previous=None, temperature=1.0, chord_weig
     per_step = np.concatenate([np.repeat(np.asarray(features, np.float32), SLOT_STEPS, 1),
                                np.broadcast_to((np.arange(steps) % SLOT_STEPS)[None, :, None], (n, steps, 1))], -1)
     part = lstm.conditions_part(per_step)                    # (N, steps, 4 units), for all steps at once
-    tones = chord_tones(features)
+    tones = chord_tones(features) if chord_weight else np.zeros((n, steps, 1), bool)    # none without a weight
     out = np.zeros((n, steps), np.int32)
     last = prime[:, -1]
     for s in range(steps):
@@ -108,7 +108,10 @@ def sample_phrases(generator, features, rng, previous=None, temperature=1.0, noi
     if noise is None:
         noise = rng.standard_normal((n, generator.inputs[0].shape[-1])).astype(np.float32)
     probs = generator([np.asarray(noise, np.float32), np.asarray(features, np.float32), np.asarray(previous, np.int32)])
-    return sample_tokens(chord_weighted(np.asarray(probs), chord_tones(features), chord_weight), temperature, rng)
+    probs = np.asarray(probs)
+    if chord_weight:
+        probs = chord_weighted(probs, chord_tones(features), chord_weight)
+    return sample_tokens(probs, temperature, rng)
 
 
 def generate_melodies(generator, chord_features, meter, num_samples=1, seed=0, temperature=1.0, previous=None,
