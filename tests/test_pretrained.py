@@ -77,15 +77,17 @@ def test_fine_tuning_on_the_public_corpus_itself_warns_only_when_its_split_diffe
     assert any(s.startswith("warning: 2 file(s) under the training folder are in the corpus") for s in said)
 
 
-def test_a_fine_tuned_model_samples_at_the_public_models_temperature(public, private, tmp_path):
+def test_a_fine_tuned_model_samples_as_the_public_model_does(public, private, tmp_path):
     shutil.copytree(public / "public", tmp_path / "pub")
     raw = json.loads((tmp_path / "pub" / "config.json").read_text())
-    (tmp_path / "pub" / "config.json").write_text(json.dumps({**raw, "temperature": 0.3,
-                                                              "meter_temperatures": {"4/4": 0.5}}))
+    (tmp_path / "pub" / "config.json").write_text(json.dumps({**raw, "temperature": 0.3, "meter_temperatures": {
+        "4/4": 0.5}, "chord_weight": 0.25, "meter_chord_weights": {"4/4": 1.0}}))
     training.train(small(init_from=str(tmp_path / "pub")), private, tmp_path / "ft", progress=False, print_fn=str, jobs=1)
     record = json.loads((tmp_path / "ft" / "config.json").read_text())
     assert record["temperature"] == 0.3 and record["init_from"]["temperature"] == 0.3
     assert record["meter_temperatures"] == record["init_from"]["meter_temperatures"] == {"4/4": 0.5}
+    assert record["chord_weight"] == record["init_from"]["chord_weight"] == 0.25
+    assert record["meter_chord_weights"] == record["init_from"]["meter_chord_weights"] == {"4/4": 1.0}
     assert "temperature" not in json.loads((public / "public" / "config.json").read_text())
 
 

@@ -31,6 +31,7 @@ SAME = ("representation", "model")         # what a public model must share with
 # ...but for how a full score's chords are labelled: that chooses the run's own data's labels, and the
 # networks read the same chord features either way
 OWN_LABELS = ("representation.score_chords", "representation.score_inference.")
+SAMPLING = ("temperature", "meter_temperatures", "chord_weight", "meter_chord_weights")   # config.json's, inherited
 
 
 def start(gan, cfg, models_dir, resumed, files, source=None, print_fn=print):
@@ -70,8 +71,8 @@ def start(gan, cfg, models_dir, resumed, files, source=None, print_fn=print):
     record = {"folder": str(folder.resolve()), "epochs_trained": raw.get("epochs_trained"),
               "corpus": raw.get("corpus"), "config_hash": config_hash(public),
               "weights_sha256": _weights_hash(folder), "corpus_hashes": where, "optimizer": t.init_optimizer,
-              "temperature": sampling.model_temperature(raw),
-              **({"meter_temperatures": raw["meter_temperatures"]} if raw.get("meter_temperatures") else {})}
+              "temperature": sampling.model_temperature(raw), "chord_weight": sampling.model_chord_weight(raw),
+              **{k: raw[k] for k in ("meter_temperatures", "meter_chord_weights") if raw.get(k)}}
     print_fn(f"starting from {folder} (epoch {record['epochs_trained']}, corpus {_corpus_name(raw)}): both networks"
              f"{' and optimizers' if t.init_optimizer else ''}; "
              f"{len(shared) or 'none'} of its corpus's {len(hashes)} distinct files {'are' if shared else 'is'} in "
@@ -88,11 +89,12 @@ def _same_split(source, raw, public, t):
 
 def extras(init):
     """What a run started from a public model adds to its config.json: the `init_from` record, and the
-    public model's sampling temperatures as its own (a temperature chosen on private songs would spend
-    privacy that no epsilon counts; `python -m bench.temperature --write` can still override it)."""
+    public model's sampling settings as its own, temperatures and chord weights (one chosen on private
+    songs would spend privacy that no epsilon counts; `python -m bench.temperature --write` can still
+    override them)."""
     if not init:
         return {}
-    return {"init_from": init, **{k: init[k] for k in ("temperature", "meter_temperatures") if k in init}}
+    return {"init_from": init, **{k: init[k] for k in SAMPLING if k in init}}
 
 
 def check_compatible(folder, public, cfg):
