@@ -37,7 +37,8 @@ typed 4/4 a check lost, its entropy; LSTM 3/4 0.58 / 0.046 -> 0.59 / 0.071): on 
 noise (a few points of accuracy) is as large as its differences between neighbouring temperatures.
 So it is off by default.
 
-Run from the repository root (folk: 4-7 minutes on 2 shared cores, 10-13 with the classifier; 1.3 GB
+Run from the repository root (folk: 4-7 minutes on 2 shared cores, 10-13 with the classifier, 7 with
+`--chord-weights 0,0.5,1` on a machine with AVX-512 and 1 with `--own-temperatures` as well; 1.3 GB
 resident at most; it reached 19 GB while the numpy generator's activations waited for Python's cycle
 collector):
     .venv/bin/python -m bench.temperature --models models/folk --data data/folk [--write]
