@@ -123,7 +123,8 @@ def generate_melodies(generator, chord_features, meter, num_samples=1, seed=0, t
     it; of each phrase the whole bars are kept (4 of 4/4, 5 of 3/4 in 64 steps) and the next phrase
     starts after them, so any length works. `noises` (one (num_samples, latent) array a phrase)
     replays the phrases of an earlier call: the same music where the conditions are the same.
-    `temperature` and `chord_weight` are as in `sample_phrases`. An LSTM writes the whole song in one pass, step by step, and uses no noise (it returns none).
+    `temperature` and `chord_weight` are as in `sample_phrases`. An LSTM writes the whole song in one
+    pass, step by step, and uses no noise (it returns none).
     """
     lstm = recurrent(generator)
     if lstm is not None:
