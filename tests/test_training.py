@@ -10,6 +10,7 @@ from musicgan.cli import train_main
 from musicgan.core.config import Config, ModelConfig, PrivacyConfig, TrainConfig
 from musicgan.core.errors import ConfigError
 from musicgan.data.corpus import prepare
+from musicgan.models import losses
 from musicgan.train import hooks, privacy, trainer
 from musicgan.train import loop as training
 
@@ -59,6 +60,26 @@ def test_each_step_is_finite_and_moves_only_its_network(corpus_dir, loss):
     out = gan.g_step(batch)
     assert np.isfinite(float(out["g_loss"]))
     assert _changed(g0, gan.generator) and not _changed(d1, gan.discriminator)
+
+
+def test_mode_seeking_charges_a_generator_that_ignores_its_noise(corpus_dir):
+    same, apart = tf.one_hot(np.zeros((1, 4), int), 39), tf.one_hot(np.ones((1, 4), int), 39)
+    probs, latent, other_latent = tf.concat([same, same], 0), tf.zeros((2, 3)), tf.fill((2, 3), 2.0)
+    term = losses.mode_seeking(probs, tf.concat([same, apart], 0), latent, other_latent).numpy()
+    assert term[0] > 1e4                                  # one melody whatever the noise
+    np.testing.assert_allclose(term[1], 1 / (2 / 2 + 1e-5), rtol=1e-6)   # L1 2 a step, noises 2 apart
+    gan = trainer.GAN(tiny_config(mode_seeking=1.0))
+    batch = _batch(corpus_dir, cfg=gan.cfg)
+    assert "g_other_latent" in batch[-1] and "g_other_latent" not in _batch(corpus_dir, cfg=tiny_config())[-1]
+    plain = trainer.GAN(tiny_config())
+    plain.generator.set_weights(gan.generator.get_weights())
+    plain.discriminator.set_weights(gan.discriminator.get_weights())
+    g0 = _weights(gan.generator)
+    charged = float(gan.g_step(batch)["g_loss"])
+    assert _changed(g0, gan.generator)
+    assert charged > float(plain.g_step(batch)["g_loss"]) + 0.1     # the term is positive, about 1 here
+    with pytest.raises(ConfigError, match="mode_seeking must be >= 0"):
+        tiny_config(mode_seeking=-1.0)
 
 
 def test_d_judges_melodies_drawn_at_the_sample_temperature(corpus_dir):
@@ -301,14 +322,14 @@ def test_train_command_line(corpus_dir, tmp_path, capsys):
     code = train_main(["--data", str(corpus_dir), "--models", str(tmp_path / "m"), "--epochs", "1",
                        "--batch-size", "32", "--config", str(overrides), "--quiet", "--seed", "3", "--epoch-rows", "40",
                        "--bar-chords", "0.5", "--generator-average", "0.9", "--scrambled-negatives", "0.25",
-                       "--scramble", "leaps"])
+                       "--scramble", "leaps", "--mode-seeking", "0.5"])
     out = capsys.readouterr().out
     assert code == 0 and "samples N=40  batch B=32" in out and "iterations/epoch=2 (ceil(N/B))" in out
     assert f"quality watch (epoch 1) is in {tmp_path / 'm' / 'best'}/: python generate.py --models" in out
     saved = json.loads((tmp_path / "m" / "config.json").read_text())
     assert saved["train"]["seed"] == 3 and saved["model"]["width"] == 8 and saved["train"]["bar_chords"] == 0.5
     assert saved["train"]["generator_average"] == 0.9 and saved["train"]["scrambled_negatives"] == 0.25
-    assert saved["train"]["scramble"] == "leaps"
+    assert saved["train"]["scramble"] == "leaps" and saved["train"]["mode_seeking"] == 0.5
     overrides.write_text(json.dumps({"model": {"depth": 3}}))
     assert train_main(["--data", str(corpus_dir), "--models", str(tmp_path / "x"), "--config", str(overrides)]) == 2
     assert "unknown ModelConfig setting(s): depth" in capsys.readouterr().err

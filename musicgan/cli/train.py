@@ -75,6 +75,10 @@ def build_train_parser():
                    help="keep a moving average of the generator's weights (decay D a G step, e.g. 0.999: about "
                    "the last 1,000 steps) and sample, watch and export it instead of the last step's weights, "
                    "which swing from step to step in a GAN; 0 (default) off")
+    p.add_argument("--mode-seeking", type=float, metavar="W",
+                   help="charge the generator W / (how different its melodies for two noises over the same chords "
+                   "are, per unit of noise) (MSGAN), so that it uses its noise: more varied melodies over the "
+                   "same chords; e.g. 1; 0 (default) off")
     p.add_argument("--scrambled-negatives", type=float, metavar="S",
                    help="show the critic real phrases with their notes' pitches shuffled (rhythm kept) as a share S "
                    "of its fakes, so that it learns the order of pitches, the steps (negative data augmentation; "
@@ -196,7 +200,7 @@ def train_config(args):
              "drop_remainder": args.drop_remainder or None, "holdout": args.holdout,
              "meter_balance": args.meter_balance, "epoch_rows": args.epoch_rows,
              "bar_chords": args.bar_chords, "generator_average": args.generator_average,
-             "scrambled_negatives": args.scrambled_negatives, "scramble": args.scramble,
+             "mode_seeking": args.mode_seeking, "scrambled_negatives": args.scrambled_negatives, "scramble": args.scramble,
              "holdout_by": args.holdout_by, "precision": args.precision, "init_from": args.init_from,
              "init_optimizer": args.init_optimizer or None, "d_train_blocks": args.d_train_blocks}
     data["train"].update({k: v for k, v in flags.items() if v is not None})

@@ -174,6 +174,10 @@ class TrainConfig:
                                   # (samples, quality watch, .h5) instead of its last step: 0.999 averages
                                   # about the last 1,000 G steps, smoothing a GAN's step-to-step swings;
                                   # 0: off (the last weights)
+    mode_seeking: float = 0.0     # weight of a term that asks G to write different melodies for different
+                                  # noise over the same conditions (MSGAN, Mao et al. 2019): + weight /
+                                  # (how far apart two noises' token odds are / how far apart the noises
+                                  # are), for a generator that ignores its noise; 0: off
     scrambled_negatives: float = 0.0  # share s of the critic's fakes that are real phrases with their notes'
                                   # pitches shuffled (rhythm kept): negative data augmentation (Sinha et al.
                                   # 2021), so that the critic learns the order of pitches, the steps; 0: off
@@ -214,6 +218,7 @@ class TrainConfig:
         _check(0 <= self.scrambled_negatives < 1,
                f"scrambled_negatives must be in [0, 1) (e.g. 0.2), got {self.scrambled_negatives}")
         _check(self.scramble in SCRAMBLES, f"scramble must be one of {', '.join(SCRAMBLES)}, got {self.scramble!r}")
+        _check(self.mode_seeking >= 0, f"mode_seeking must be >= 0 (e.g. 1), got {self.mode_seeking}")
         _check(0 <= self.generator_average < 1,
                f"generator_average must be in [0, 1) (e.g. 0.999), got {self.generator_average}")
         _check(self.epoch_rows is None or self.epoch_rows >= 1,
@@ -304,6 +309,8 @@ class Config:
         _check(not (self.privacy.dp and self.model.kind == "lstm"),
                "--dp trains the GAN's discriminator privately; the LSTM reads the music itself: train it "
                "without --dp")
+        _check(not (self.model.kind == "lstm" and self.train.mode_seeking),
+               "train.mode_seeking asks the GAN generator to use its noise; the LSTM has none: leave it at 0")
         _check(not (self.model.kind == "lstm" and self.train.generator_average),
                "train.generator_average averages the GAN generator's weights; the LSTM has none: leave it at 0")
         _check(not (self.model.kind == "lstm" and (self.train.init_from or self.train.d_train_blocks is not None)),

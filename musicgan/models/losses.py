@@ -27,6 +27,14 @@ def feature_matching(real_mean, fake_mean):
     return tf.reduce_mean(tf.square(real_mean - fake_mean))
 
 
+def mode_seeking(probs, other, latent, other_latent, eps=1e-5):
+    """(B,) MSGAN's term (Mao et al. 2019): 1 / (how far apart two melodies' token odds (B, steps, VOCAB)
+    are, the mean over steps of their L1 distance, per unit of distance between the two noises (B, width)
+    that made them over the same conditions). Large when G ignores its noise."""
+    apart = tf.reduce_mean(tf.reduce_sum(tf.abs(tf.cast(probs, tf.float32) - tf.cast(other, tf.float32)), -1), -1)
+    return 1.0 / (apart / tf.reduce_mean(tf.abs(latent - other_latent), -1) + eps)
+
+
 def d_wasserstein(real_logits, fake_logits):
     """D(G(z)) - D(x): the critic's loss (WGAN); add `gradient_penalty`."""
     return (fake_logits - real_logits)[:, 0]

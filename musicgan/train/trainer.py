@@ -120,8 +120,11 @@ class GAN:
     def fake_melody(self, chords, previous, latent, uniform):
         """Generated one-hot melodies (B, steps, VOCAB), drawn at `sample_temperature` (a Gumbel-max draw
         from probs^(1/T)), with straight-through Gumbel-softmax gradients."""
+        return self.drawn(self.generator([latent, chords, previous], training=True), uniform)
+
+    def drawn(self, probs, uniform):
+        """One-hot tokens drawn from `probs` as `fake_melody` draws them."""
         t = self.cfg.train
-        probs = self.generator([latent, chords, previous], training=True)
         gumbel = -tf.math.log(-tf.math.log(uniform))
         logits = tf.math.log(probs + 1e-9) / t.sample_temperature
         soft = tf.nn.softmax((logits + gumbel) / t.gumbel_temperature)
@@ -157,9 +160,15 @@ class GAN:
         weight = _ones_for(melody) if weight is None else weight
         n = _global_batch(weight)
         with tf.GradientTape() as tape:
-            fake = self.fake_melody(chords, previous, noise["g_latent"], noise["g_uniform"])   # fresh noise
-            fake_logits, fake_features = self.critic([fake, chords, previous], training=True)
-            loss = tf.nn.compute_average_loss(losses.generator_loss(t, fake_logits), weight, global_batch_size=n)
+            probs = self.generator([noise["g_latent"], chords, previous], training=True)      # fresh noise
+            fake_logits, fake_features = self.critic([self.drawn(probs, noise["g_uniform"]), chords, previous],
+                                                     training=True)
+            per_example = losses.generator_loss(t, fake_logits)
+            if t.mode_seeking > 0:
+                other = self.generator([noise["g_other_latent"], chords, previous], training=True)
+                per_example += t.mode_seeking * losses.mode_seeking(probs, other, noise["g_latent"],
+                                                                    noise["g_other_latent"])
+            loss = tf.nn.compute_average_loss(per_example, weight, global_batch_size=n)
             if t.feature_matching > 0:
                 _, real_features = self.critic([tf.one_hot(melody, C.VOCAB_SIZE), chords, previous], training=True)
                 matching = losses.feature_matching(_global_mean(tf.stop_gradient(real_features), n, weight),
@@ -262,6 +271,8 @@ def batch_noise(cfg, n, key):
     if cfg.train.scrambled_negatives:      # drawn apart, so that the other draws stay as they were without it
         noise["scramble"] = tf.random.stateless_uniform([n, steps, 2 * REACH + 1],
                                                         tf.random.experimental.stateless_fold_in(key, 5))
+    if cfg.train.mode_seeking:
+        noise["g_other_latent"] = tf.random.stateless_normal(latent, tf.random.experimental.stateless_fold_in(key, 6))
     return noise
 
 
