@@ -83,7 +83,7 @@ def test_mode_seeking_charges_a_generator_that_ignores_its_noise(corpus_dir):
 
 
 def test_d_judges_melodies_drawn_at_the_sample_temperature(corpus_dir):
-    """A Gumbel-max draw from probs^(1/T): at T -> 0 the most likely token, whatever the noise."""
+    """A Gumbel-max draw from probs^(1/T): at T -> 0, and at 0, the most likely token, whatever the noise."""
     _, chords, prev = _batch(corpus_dir)
     latent = tf.random.stateless_normal([8, 4], [1, 2])
     uniform = tf.random.stateless_uniform([8, 64, 39], [3, 4], 1e-9, 1)
@@ -96,6 +96,9 @@ def test_d_judges_melodies_drawn_at_the_sample_temperature(corpus_dir):
         assert (drawn[t] == want).mean() > 0.999          # float32 ties aside
     assert (drawn[1e-6] == np.argmax(probs, -1)).mean() > 0.999
     assert (drawn[1.0] != drawn[0.5]).any()
+    argmax = trainer.GAN(tiny_config(sample_temperature=0.0, seed=7))      # no draw: the most likely, exactly
+    np.testing.assert_array_equal(np.argmax(argmax.fake_melody(chords, prev, latent, uniform).numpy(), -1),
+                                  np.argmax(argmax.generator([latent, chords, prev]).numpy(), -1))
 
 
 def test_d_steps_ratio_skips_generator_steps(corpus_dir):

@@ -156,7 +156,8 @@ class TrainConfig:
     gumbel_temperature: float = 1.0  # softness of the straight-through gradient (not what D sees)
     sample_temperature: float = 1.0  # D judges G's melodies drawn at this temperature: the one they will
                                   # be sampled at (a model sampled at 0.5 but judged at 1 is never shown
-                                  # what users hear); the quality watch samples at it too
+                                  # what users hear); the quality watch samples at it too; 0: the most
+                                  # likely token, no draw (all of a melody's variety from the noise)
     lr_scaling: str = "auto"      # none | linear | sqrt, by batch_size / reference_batch; auto: linear
                                   # when several replicas share a batch above reference_batch, else none
     reference_batch: int = 64
@@ -210,7 +211,7 @@ class TrainConfig:
         _check(0 <= self.beta1 < 1 and 0 <= self.beta2 < 1, "Adam betas must be in [0, 1)")
         _check(0 < self.label_smoothing <= 1, f"label_smoothing must be in (0, 1], got {self.label_smoothing}")
         _check(self.gumbel_temperature > 0, "gumbel_temperature must be positive")
-        _check(0 < self.sample_temperature <= 2, f"sample_temperature must be in (0, 2], got {self.sample_temperature}")
+        _check(0 <= self.sample_temperature <= 2, f"sample_temperature must be in [0, 2], got {self.sample_temperature}")
         _check(self.reference_batch >= 1 and self.warmup_epochs >= 0, "reference_batch >= 1, warmup_epochs >= 0")
         _check(self.save_every >= 1 and self.sample_every >= 1, "save_every and sample_every must be >= 1")
         _check(0 <= self.meter_balance <= 1, f"meter_balance must be in [0, 1], got {self.meter_balance}")

@@ -119,15 +119,17 @@ class GAN:
 
     def fake_melody(self, chords, previous, latent, uniform):
         """Generated one-hot melodies (B, steps, VOCAB), drawn at `sample_temperature` (a Gumbel-max draw
-        from probs^(1/T)), with straight-through Gumbel-softmax gradients."""
+        from probs^(1/T); at 0 the most likely token, no draw), with straight-through (Gumbel-)softmax
+        gradients."""
         return self.drawn(self.generator([latent, chords, previous], training=True), uniform)
 
     def drawn(self, probs, uniform):
         """One-hot tokens drawn from `probs` as `fake_melody` draws them."""
         t = self.cfg.train
-        gumbel = -tf.math.log(-tf.math.log(uniform))
-        logits = tf.math.log(probs + 1e-9) / t.sample_temperature
-        soft = tf.nn.softmax((logits + gumbel) / t.gumbel_temperature)
+        logits = tf.math.log(probs + 1e-9)
+        if t.sample_temperature > 0:
+            logits = logits / t.sample_temperature - tf.math.log(-tf.math.log(uniform))   # + Gumbel noise
+        soft = tf.nn.softmax(logits / t.gumbel_temperature)
         hard = tf.one_hot(tf.argmax(soft, -1), C.VOCAB_SIZE)
         return hard + soft - tf.stop_gradient(soft)      # D sees hard tokens as for real music
 
