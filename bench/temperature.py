@@ -23,6 +23,8 @@ chord's tones (`sampling.chord_weighted`: a tone's odds times e^weight), and `--
 picks beside the temperatures (`chord_weight`, `meter_chord_weights`). A low temperature keeps the
 melody on the network's likeliest notes, which are often held ones; the weight instead keeps the
 odds among the notes it plays and moves them onto the chord.
+`--temperatures 0.2,0.1,0` sweeps other temperatures than 1.0 down to 0.2 (0: the likeliest token at
+every step, what a model trained with `train.sample_temperature` 0 is judged on).
 `--own-temperatures` sweeps the weights alone, each meter at the temperature its config.json keeps,
 and `--write` then records only the weights.
 
@@ -150,6 +152,9 @@ def main(argv=None):
                         "noisier than the differences it judges: docs/experiments.md)")
     p.add_argument("--chord-weights", default="0", help="comma-separated chord weights to sweep with every "
                    "temperature, e.g. 0,0.5,1 (default: 0, the network's own odds)")
+    p.add_argument("--temperatures", default=",".join(map(str, TEMPERATURES)),
+                   help="comma-separated temperatures to sweep (default: 1.0 down to 0.2 in steps of 0.1; "
+                   "0 takes the likeliest token)")
     p.add_argument("--own-temperatures", action="store_true",
                    help="sweep only --chord-weights, each meter at the temperature MODELS/config.json keeps")
     p.add_argument("--out", help="JSON report (default: bench/temperature_MODELNAME.json)")
@@ -157,12 +162,12 @@ def main(argv=None):
                    help="record the best temperature and chord weight, pooled and per meter, in MODELS/config.json")
     args = p.parse_args(argv)
     t0 = time.perf_counter()
-    try:
-        chord_weights = tuple(float(w) for w in args.chord_weights.split(","))
-    except ValueError:
-        p.error(f"--chord-weights takes numbers separated by commas, e.g. 0,0.5,1; got {args.chord_weights!r}")
+    chord_weights, temperatures = (_numbers(p, flag, text) for flag, text in
+                                   (("--chord-weights", args.chord_weights), ("--temperatures", args.temperatures)))
+    if any(t < 0 for t in temperatures):
+        p.error(f"--temperatures must be 0 or more; got {args.temperatures!r}")
     result = sweep(args.models, args.data, args.windows, classifier=args.classifier, chord_weights=chord_weights,
-                   temperatures=None if args.own_temperatures else TEMPERATURES)
+                   temperatures=None if args.own_temperatures else temperatures)
     result["seconds"] = round(time.perf_counter() - t0, 1)
     picks = {k: (t, result["chord_weight_per_meter"][k]) for k, t in result["best_per_meter"].items()}
     print("pooled distance: " + "  ".join(f"{key}: {d:.3f}" for key, d in result["pooled_distance"].items())
@@ -180,6 +185,13 @@ def main(argv=None):
         write_text(config, json.dumps(raw, indent=2) + "\n")          # as training writes it
         print(f"wrote the {'' if args.own_temperatures else 'temperature and '}chord weight, pooled and per meter, "
               f"to {config}")
+
+
+def _numbers(parser, flag, text):
+    try:
+        return tuple(float(x) for x in text.split(","))
+    except ValueError:
+        parser.error(f"{flag} takes numbers separated by commas, e.g. 0,0.5,1; got {text!r}")
 
 
 if __name__ == "__main__":

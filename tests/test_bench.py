@@ -89,6 +89,11 @@ def test_the_temperature_sweep_scores_with_the_classifier_only_when_asked(tiny_m
     assert raw["meter_chord_weights"] == own["chord_weight_per_meter"]
     at_own = own["per_meter"]["T=own w=0.0"]["4/4"]                 # the same draws as the full sweep's T 0.3
     assert at_own["distance"] == report["per_meter"]["T=0.3 w=0.0"]["4/4"]["distance"]
+    temperature.main(["--models", str(models), "--data", str(data), "--windows", "16", "--temperatures", "0.3,0",
+                      "--out", str(tmp_path / "low.json")])
+    low = json.loads((tmp_path / "low.json").read_text())["per_meter"]
+    assert set(low) == {"T=0.3 w=0.0", "T=0.0 w=0.0"}       # 0: the likeliest tokens
+    assert low["T=0.3 w=0.0"]["4/4"]["distance"] == report["per_meter"]["T=0.3 w=0.0"]["4/4"]["distance"]
 
 
 def test_the_temperature_sweep_prefers_a_temperature_that_meets_the_bar_to_a_closer_one():
