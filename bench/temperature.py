@@ -23,7 +23,7 @@ chord's tones (`sampling.chord_weighted`: a tone's odds times e^weight), and `--
 picks beside the temperatures (`chord_weight`, `meter_chord_weights`). A low temperature keeps the
 melody on the network's likeliest notes, which are often held ones; the weight instead keeps the
 odds among the notes it plays and moves them onto the chord.
-`--temperatures 0.2,0.1,0` sweeps other temperatures than 1.0 down to 0.2 (0: the likeliest token at
+`--temperatures 0.3,0.2,0.1,0` sweeps those instead of 1.0 down to 0.2 (0: the likeliest token at
 every step, what a model trained with `train.sample_temperature` 0 is judged on).
 `--own-temperatures` sweeps the weights alone, each meter at the temperature its config.json keeps,
 and `--write` then records only the weights.

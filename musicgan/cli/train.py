@@ -76,9 +76,9 @@ def build_train_parser():
                    "the last 1,000 steps) and sample, watch and export it instead of the last step's weights, "
                    "which swing from step to step in a GAN; 0 (default) off")
     p.add_argument("--mode-seeking", type=float, metavar="W",
-                   help="charge the generator W / (how different its melodies for two noises over the same chords "
-                   "are, per unit of noise) (MSGAN), so that it uses its noise: more varied melodies over the "
-                   "same chords; e.g. 1; 0 (default) off")
+                   help="charge the generator W / d, d how far apart its token odds for two noises over the same "
+                   "chords are per unit of noise apart (MSGAN's mode-seeking term), so that it uses its noise: "
+                   "more varied melodies over the same chords; e.g. 0.1; 0 (default) off")
     p.add_argument("--scrambled-negatives", type=float, metavar="S",
                    help="show the critic real phrases with their notes' pitches shuffled (rhythm kept) as a share S "
                    "of its fakes, so that it learns the order of pitches, the steps (negative data augmentation; "
